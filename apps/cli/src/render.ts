@@ -1,0 +1,94 @@
+import { tstrace } from '@tstrace/comm';
+import { loglevelName, SessionInfo, toNumber } from '@tstrace/ctl';
+
+const { Domain, BufferScheme, LoglevelType, EventType } = tstrace.client;
+
+export function outputOf(info: SessionInfo): string {
+  const o = info.config?.output;
+  if (!o || o.none) return 'none';
+  if (o.path) return o.path;
+  return `${o.ctrlUrl} [data: ${o.dataUrl}]`;
+}
+
+function stateOf(info: SessionInfo): string {
+  return info.config?.active ? '[active]' : '[inactive]';
+}
+
+/** The session list, as `lttng list` prints it. */
+export function renderSessionList(sessions: SessionInfo[], current: string | undefined): string {
+  if (sessions.length === 0) return 'Currently no available tracing session\n';
+  const lines = ['Available tracing sessions:'];
+  sessions.forEach((s, i) => {
+    const c = s.config!;
+    const extra = [c.snapshot ? ' snapshot' : '', c.live ? ` [live, timer: ${toNumber(c.liveTimerUs)} us]` : ''].join('');
+    lines.push(`  ${i + 1}) ${c.name} (${outputOf(s)}) ${stateOf(s)}${extra}${c.name === current ? ' (current)' : ''}`);
+  });
+  lines.push('', 'Use tstrace list <session_name> for more details');
+  return `${lines.join('\n')}\n`;
+}
+
+function eventLine(e: tstrace.client.IEventRule): string {
+  const parts = [e.name ?? ''];
+  if (e.loglevelType === LoglevelType.LOGLEVEL_RANGE) parts.push(`(loglevel: ${loglevelName(e.loglevel ?? 0)} (or more severe))`);
+  if (e.loglevelType === LoglevelType.LOGLEVEL_SINGLE) parts.push(`(loglevel: ${loglevelName(e.loglevel ?? 0)} (only))`);
+  parts.push(`(type: ${e.type === EventType.SYSCALL ? 'syscall' : 'tracepoint'})`);
+  parts.push(e.enabled ? '[enabled]' : '[disabled]');
+  if (e.filter) parts.push(`[filter: ${e.filter}]`);
+  if (e.exclusions?.length) parts.push(`[exclusions: ${e.exclusions.join(', ')}]`);
+  return parts.join(' ');
+}
+
+function trackerLine(t: tstrace.client.IPidTracker | undefined): string {
+  if (!t || t.all) return 'all';
+  return t.pids?.length ? t.pids.join(', ') : 'none';
+}
+
+/** One session in detail, as `lttng list SESSION` prints it. */
+export function renderSession(info: SessionInfo, only?: { domain?: number; channel?: string }): string {
+  const c = info.config!;
+  const lines = [`Tracing session ${c.name}: ${stateOf(info)}`, `    Trace output: ${outputOf(info)}`];
+  if (c.snapshot) lines.push('    Snapshot mode');
+  if (c.live) lines.push(`    Live timer interval: ${toNumber(c.liveTimerUs)} us`);
+  if (c.shmPath) lines.push(`    Shared memory path: ${c.shmPath}`);
+  for (const domain of [Domain.KERNEL, Domain.USERSPACE]) {
+    if (only?.domain && only.domain !== domain) continue;
+    const channels = (c.channels ?? []).filter((ch: tstrace.client.IChannel) => ch.domain === domain && (!only?.channel || ch.name === only.channel));
+    const tracker = (c.trackers ?? []).find((t: tstrace.client.IPidTracker) => t.domain === domain);
+    if (channels.length === 0 && (!tracker || tracker.all)) continue;
+    lines.push('', `=== Domain: ${domain === Domain.KERNEL ? 'Linux kernel' : 'User space'} ===`, '');
+    if (domain === Domain.USERSPACE && channels[0]) lines.push(`Buffering scheme: ${channels[0].buffers === BufferScheme.PER_PID ? 'per-process' : 'per-user'}`, '');
+    lines.push('Tracked process attributes', '--------------------------', `  PID: ${trackerLine(tracker)}`, '', 'Channels:', '-------------');
+    if (channels.length === 0) lines.push('None');
+    for (const ch of channels) {
+      lines.push(`- ${ch.name}: ${ch.enabled ? '[enabled]' : '[disabled]'}`, '', '    Attributes:');
+      lines.push(`      Event-loss mode:  ${ch.overwrite ? 'overwrite' : 'discard'}`);
+      lines.push(`      Sub-buffer size:  ${toNumber(ch.subbufSize)} bytes`);
+      lines.push(`      Sub-buffer count: ${toNumber(ch.numSubbuf)}`);
+      lines.push(`      Switch timer:     ${toNumber(ch.switchTimerUs) || 'inactive'}${toNumber(ch.switchTimerUs) ? ' us' : ''}`);
+      lines.push(`      Read timer:       ${toNumber(ch.readTimerUs) || 'inactive'}${toNumber(ch.readTimerUs) ? ' us' : ''}`);
+      lines.push(`      Monitor timer:    ${toNumber(ch.monitorTimerUs) || 'inactive'}${toNumber(ch.monitorTimerUs) ? ' us' : ''}`);
+      lines.push(`      Trace file count: ${toNumber(ch.tracefileCount) || 1} per stream`);
+      lines.push(`      Trace file size:  ${toNumber(ch.tracefileSize) ? `${toNumber(ch.tracefileSize)} bytes` : 'unlimited'}`);
+      if (ch.contexts?.length) lines.push('', `    Contexts: ${ch.contexts.join(', ')}`);
+      lines.push('', '    Recording event rules:');
+      if (!ch.events?.length) lines.push('      None');
+      for (const e of ch.events ?? []) lines.push(`      ${eventLine(e)}`);
+      lines.push('');
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Registered apps and their events, as `lttng list -u` prints them. */
+export function renderApps(apps: tstrace.client.AppInfo[]): string {
+  const lines = ['UST events:', '-------------'];
+  if (apps.length === 0) lines.push('None');
+  for (const a of apps) {
+    lines.push('', `PID: ${a.pid} - Name: ${a.procname}`);
+    for (const e of a.events ?? []) {
+      lines.push(`      ${e.name} (loglevel: ${loglevelName(e.loglevel ?? 0)}) (type: tracepoint)`);
+      for (const f of e.fields ?? []) lines.push(`        field: ${f.name} (${f.type})`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

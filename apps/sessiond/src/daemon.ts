@@ -1,0 +1,139 @@
+import { appLink, clientLink, PROTOCOL_MAJOR, PROTOCOL_MINOR, RpcServer, ServerLog, StatusCode, StatusError, tstrace } from '@tstrace/comm';
+import { runDirPaths, RunDirPaths, tracingGroupId } from '@tstrace/ctl';
+import { lockFile, peerCredentials, processGroups } from '@tstrace/native';
+import * as fs from 'node:fs';
+import { AppRegistry } from './apps';
+import { Caller } from './model';
+import { SessionRegistry } from './registry';
+import { ClientService } from './service';
+
+export interface DaemonOptions {
+  runDir: string;
+  /** The root daemon: its client socket is open to the tracing group, its apps socket to all. */
+  global: boolean;
+  version: string;
+  defaultHome: string;
+  log: ServerLog & { info(message: string): void };
+  maxFrameSize?: number;
+  pidFile?: string;
+}
+
+/**
+ * One session daemon: owns a run directory (guarded by a lock), serves client.sock and apps.sock.
+ * A lock held by a live daemon refuses a second one; a socket left by a killed one is replaced.
+ */
+export class SessionDaemon {
+  readonly paths: RunDirPaths;
+  readonly sessions: SessionRegistry;
+  readonly apps = new AppRegistry();
+  private lockFd: number | undefined;
+  private clientServer: RpcServer<tstrace.client.Request.$Properties, tstrace.client.Reply.$Properties, Caller> | undefined;
+  private appServer: RpcServer<tstrace.app.Request.$Properties, tstrace.app.Reply.$Properties, Caller> | undefined;
+  private readonly uid = process.getuid?.() ?? 0;
+
+  constructor(private readonly options: DaemonOptions) {
+    this.paths = runDirPaths(options.runDir);
+    this.sessions = new SessionRegistry({ kernelAvailable: this.uid === 0, defaultHome: options.defaultHome });
+  }
+
+  async start(): Promise<void> {
+    const { runDir, global, log } = this.options;
+    fs.mkdirSync(runDir, { recursive: true, mode: global ? 0o755 : 0o700 });
+    this.lockFd = fs.openSync(this.paths.lockFile, 'a+', 0o600);
+    if (!lockFile(this.lockFd)) {
+      fs.closeSync(this.lockFd);
+      this.lockFd = undefined;
+      const pid = readPid(this.options.pidFile ?? this.paths.pidFile);
+      throw new StatusError(StatusCode.SESSIOND_ALREADY_RUNNING, `a session daemon is already running in ${runDir}${pid ? ` (pid ${pid})` : ''}`);
+    }
+    // We hold the lock: any socket still here belongs to a daemon that died.
+    for (const stale of [this.paths.clientSocket, this.paths.appsSocket]) {
+      if (fs.existsSync(stale)) {
+        log.info(`removing stale socket ${stale}`);
+        fs.rmSync(stale, { force: true });
+      }
+    }
+    const tracingGid = global ? tracingGroupId() : undefined;
+    const service = new ClientService(this.sessions, this.apps, {
+      version: this.options.version,
+      protocolMajor: PROTOCOL_MAJOR,
+      protocolMinor: PROTOCOL_MINOR,
+      daemonUid: this.uid,
+      defaultHome: this.options.defaultHome,
+    });
+    const identify = (socket: import('node:net').Socket): Caller => peerCredentials(socket);
+    this.clientServer = new RpcServer({
+      link: clientLink,
+      serverName: `tstrace-sessiond ${this.options.version}`,
+      maxFrameSize: this.options.maxFrameSize,
+      log,
+      identify,
+      authorize: (peer) => this.authorizeClient(peer, tracingGid),
+      handler: (req, conn) => service.handle(req, conn.peer),
+    });
+    this.appServer = new RpcServer({
+      link: appLink,
+      serverName: `tstrace-sessiond ${this.options.version}`,
+      maxFrameSize: this.options.maxFrameSize,
+      log,
+      identify,
+      authorize: (peer) => {
+        if (!global && peer.uid !== this.uid && peer.uid !== 0) throw new StatusError(StatusCode.PERMISSION_DENIED, 'this per-user session daemon traces its own user\'s apps only');
+      },
+      handler: (req, conn) => this.handleApp(req, conn.id, conn.peer),
+      onClose: (conn) => this.apps.unregister(conn.id),
+    });
+    await this.clientServer.listenUnix(this.paths.clientSocket, global ? 0o660 : 0o600, tracingGid);
+    await this.appServer.listenUnix(this.paths.appsSocket, global ? 0o666 : 0o600);
+    fs.writeFileSync(this.options.pidFile ?? this.paths.pidFile, `${process.pid}\n`);
+    log.info(`session daemon ${process.pid} ready in ${runDir} (${global ? 'global' : 'per-user'}${tracingGid !== undefined ? `, tracing group ${tracingGid}` : ''})`);
+  }
+
+  /** Root, the daemon's own user, and (for the global daemon) members of the tracing group. */
+  private authorizeClient(peer: Caller, tracingGid: number | undefined): void {
+    if (peer.uid === 0 || peer.uid === this.uid) return;
+    if (tracingGid !== undefined) {
+      let groups: number[] = [];
+      try {
+        groups = processGroups(peer.pid);
+      } catch {
+        // The process is gone: nothing to serve.
+      }
+      if (groups.includes(tracingGid)) return;
+    }
+    throw new StatusError(StatusCode.PERMISSION_DENIED, `uid ${peer.uid} may not use this session daemon: root, uid ${this.uid} and members of the 'tracing' group may`);
+  }
+
+  private handleApp(req: tstrace.app.Request.$Properties, connectionId: number, peer: Caller): tstrace.app.Reply.$Properties {
+    switch (req.command) {
+      case 'registerApp': {
+        const app = this.apps.register(connectionId, peer, req.registerApp!);
+        this.options.log.info(`app registered: ${app.procname} pid ${app.pid} uid ${app.uid}, ${app.events.length} events`);
+        return { registered: { appId: app.id } };
+      }
+      case 'registerEvents': {
+        const app = this.apps.addEvents(connectionId, req.registerEvents!.events ?? []);
+        return { registered: { appId: app.id } };
+      }
+      default:
+        throw new StatusError(StatusCode.UNKNOWN_COMMAND, `unknown app command ${String(req.command)}`);
+    }
+  }
+
+  /** Stops serving and removes the sockets and pid file; traces on disk are left alone. */
+  async stop(): Promise<void> {
+    await Promise.all([this.clientServer?.close(), this.appServer?.close()]);
+    for (const f of [this.paths.clientSocket, this.paths.appsSocket, this.options.pidFile ?? this.paths.pidFile]) fs.rmSync(f, { force: true });
+    if (this.lockFd !== undefined) fs.closeSync(this.lockFd);
+    this.lockFd = undefined;
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,116 @@
+import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
+import { AppRegistry } from './apps';
+import { Caller, Domain, SessionState, toInfo } from './model';
+import { SessionRegistry } from './registry';
+import { CallerFiles, defaultSessionsDir, parseSessionFile, sessionFilePath, sessionFileText } from './session-files';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+type Request = tstrace.client.Request.$Properties;
+type Reply = tstrace.client.Reply.$Properties;
+
+export interface ServiceInfo {
+  version: string;
+  protocolMajor: number;
+  protocolMinor: number;
+  daemonUid: number;
+  defaultHome: string;
+}
+
+/** Turns client requests into registry commands and replies: the logic behind client.sock. */
+export class ClientService {
+  constructor(
+    readonly sessions: SessionRegistry,
+    readonly apps: AppRegistry,
+    private readonly info: ServiceInfo,
+  ) {}
+
+  handle(req: Request, caller: Caller): Reply {
+    const one = (s: SessionState): Reply => ({ session: toInfo(s) });
+    const r = this.sessions;
+    switch (req.command) {
+      case 'createSession': return one(r.create(caller, req.createSession!));
+      case 'destroySession': return { names: { names: r.destroy(caller, req.destroySession!.name ?? '', !!req.destroySession!.all) } };
+      case 'listSessions': return { sessions: { sessions: r.list(caller).map(toInfo) } };
+      case 'getSession': return one(r.get(caller, req.getSession!.name ?? ''));
+      case 'enableChannel': return one(r.enableChannel(caller, req.enableChannel!));
+      case 'disableChannel': return one(r.disableChannel(caller, req.disableChannel!));
+      case 'enableEvent': return one(r.enableEvent(caller, req.enableEvent!));
+      case 'disableEvent': return one(r.disableEvent(caller, req.disableEvent!));
+      case 'addContext': return one(r.addContext(caller, req.addContext!));
+      case 'startTracing': return one(r.start(caller, req.startTracing!.session ?? ''));
+      case 'stopTracing': return one(r.stop(caller, req.stopTracing!.session ?? ''));
+      case 'track': return one(r.track(caller, req.track!));
+      case 'untrack': return one(r.untrack(caller, req.untrack!));
+      case 'saveSessions': return { paths: { paths: this.save(caller, req.saveSessions!) } };
+      case 'loadSessions': return { names: { names: this.load(caller, req.loadSessions!) } };
+      case 'listApps': return { apps: { apps: this.listApps(caller, req.listApps!.domain ?? 0) } };
+      case 'getVersion': return { version: { version: this.info.version, protocolMajor: this.info.protocolMajor, protocolMinor: this.info.protocolMinor, pid: process.pid } };
+      default: throw new StatusError(StatusCode.UNKNOWN_COMMAND, `unknown command ${String(req.command)}`);
+    }
+  }
+
+  private home(given: string | null | undefined): string {
+    const home = given || this.info.defaultHome;
+    if (!path.isAbsolute(home)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `home directory ${JSON.stringify(home)} must be an absolute path`);
+    return home;
+  }
+
+  private save(caller: Caller, req: tstrace.client.SaveSessions.$Properties): string[] {
+    const sessions = req.name && !req.all ? [this.sessions.get(caller, req.name)] : this.sessions.list(caller);
+    if (sessions.length === 0) throw new StatusError(StatusCode.SESSION_NOT_FOUND, 'no session to save');
+    const dir = req.outputDir || defaultSessionsDir(this.home(req.home));
+    if (!path.isAbsolute(dir)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `--output-path ${JSON.stringify(dir)} must be an absolute path`);
+    const files = new CallerFiles(caller, this.info.daemonUid);
+    const targets = sessions.map((s) => ({ file: sessionFilePath(dir, s.name), text: sessionFileText(s) }));
+    if (!req.force) {
+      const existing = targets.find((t) => fs.existsSync(t.file));
+      if (existing) throw new StatusError(StatusCode.SAVE_FILE_EXISTS, `session file ${existing.file} already exists (use --force to overwrite it)`);
+    }
+    for (const t of targets) files.write(t.file, t.text, true);
+    return targets.map((t) => t.file);
+  }
+
+  private load(caller: Caller, req: tstrace.client.LoadSessions.$Properties): string[] {
+    const home = this.home(req.home);
+    const files = new CallerFiles(caller, this.info.daemonUid);
+    const input = req.inputPath || defaultSessionsDir(home);
+    if (!path.isAbsolute(input)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `--input-path ${JSON.stringify(input)} must be an absolute path`);
+    let candidates: string[];
+    if (fs.existsSync(input) && fs.statSync(input).isFile()) candidates = [input];
+    else if (req.name && !req.all) candidates = [sessionFilePath(input, req.name)];
+    else candidates = files.list(input);
+    let configs = candidates.map((f) => ({ file: f, config: parseSessionFile(files.read(f), f) }));
+    if (req.name && !req.all) {
+      configs = configs.filter((c) => c.config.name === req.name);
+      if (configs.length === 0) throw new StatusError(StatusCode.LOAD_FILE_NOT_FOUND, `no saved session named "${req.name}" in ${input}`);
+    }
+    if (configs.length === 0) throw new StatusError(StatusCode.LOAD_FILE_NOT_FOUND, `no session files in ${input}`);
+    if (req.overrideName && configs.length !== 1) throw new StatusError(StatusCode.INVALID_ARGUMENT, '--override-name needs exactly one session to load');
+    // Build every session first: one bad file loads nothing.
+    const built = configs.map(({ file, config }) => {
+      try {
+        return this.sessions.rebuild(caller, config, req.overrideName || config.name, home);
+      } catch (e) {
+        if (e instanceof StatusError && e.code !== StatusCode.LOAD_INVALID_FILE) throw new StatusError(StatusCode.LOAD_INVALID_FILE, `invalid session file ${file}: ${e.message}`);
+        throw e;
+      }
+    });
+    if (!req.force) {
+      const clash = built.find((s) => this.sessions.list(caller).some((x) => x.name === s.name && x.ownerUid === s.ownerUid));
+      if (clash) throw new StatusError(StatusCode.SESSION_EXISTS, `a session named "${clash.name}" already exists (use --force to replace it)`);
+    }
+    for (const s of built) this.sessions.adopt(s, !!req.force);
+    return built.map((s) => s.name);
+  }
+
+  private listApps(caller: Caller, domain: tstrace.client.Domain): tstrace.client.AppInfo.$Properties[] {
+    if (domain !== Domain.USERSPACE) throw new StatusError(StatusCode.INVALID_DOMAIN, 'registered apps exist in the userspace domain (-u) only');
+    return this.apps.visibleTo(caller).map((a) => ({
+      pid: a.pid,
+      uid: a.uid,
+      procname: a.procname,
+      events: a.events.map((e) => ({ name: `${e.provider}:${e.name}`, loglevel: e.loglevel ?? 0, fields: (e.fields ?? []).map((f: tstrace.app.FieldDecl.$Properties) => ({ name: f.name ?? '', type: f.type ?? '' })) })),
+    }));
+  }
+}

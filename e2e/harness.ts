@@ -1,0 +1,98 @@
+import { spawnSync, SpawnSyncReturns } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.join(__dirname, '..', '..');
+export const CLI = path.join(ROOT, 'apps/cli/bin/tstrace');
+export const SESSIOND = path.join(ROOT, 'apps/sessiond/bin/tstrace-sessiond');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A private tstrace installation for one test: its own run directory and home, so tests never
+ * touch /var/run/tstrace or a real home. Daemons it starts are killed by `cleanup`.
+ */
+export class TestEnv {
+  readonly root: string;
+  readonly runDir: string;
+  readonly home: string;
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(name: string) {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), `tstrace-e2e-${name}-`));
+    fs.chmodSync(this.root, 0o755);
+    this.runDir = path.join(this.root, 'run');
+    this.home = path.join(this.root, 'home');
+    fs.mkdirSync(this.home, { recursive: true });
+    this.env = { ...process.env, TSTRACE_RUNDIR: this.runDir, TSTRACE_HOME: this.home, HOME: this.home };
+  }
+
+  /** Runs `tstrace ARGS` as a separate process. */
+  cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): CliResult {
+    const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], { env: { ...this.env, ...extraEnv }, encoding: 'utf8', timeout: 20000 });
+    if (r.error) throw r.error;
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Runs a command that must succeed; returns its stdout. */
+  ok(args: string[]): string {
+    const r = this.cli(args);
+    if (r.code !== 0) throw new Error(`tstrace ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Runs a command with --json that must succeed; returns the parsed document. */
+  json<T = any>(args: string[]): T {
+    return JSON.parse(this.ok([...args, '--json'])) as T;
+  }
+
+  /** pid of the session daemon serving this environment, from its pid file. */
+  daemonPid(): number | undefined {
+    try {
+      return Number(fs.readFileSync(path.join(this.runDir, 'sessiond.pid'), 'utf8').trim()) || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    const pid = this.daemonPid();
+    if (pid) await killAndWait(pid);
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
+export async function killAndWait(pid: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(10);
+  if (isAlive(pid)) {
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(10);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The parts of `list --json` for a session that a user sets (no uuid, times or owner). */
+export function settings(session: any): any {
+  return session.config;
+}

@@ -1,0 +1,2 @@
+// The generated protobuf messages of every link (see ../proto/*.proto, the single source).
+export { tstrace } from './gen/proto';

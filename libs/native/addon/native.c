@@ -1,0 +1,104 @@
+// What Node lacks, and nothing else: peer credentials of a Unix socket (SO_PEERCRED) and
+// advisory file locks (flock). Every failure becomes a JS exception with errno's text.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+
+#define CHECK(env, call)                                   \
+  do {                                                     \
+    if ((call) != napi_ok) {                               \
+      napi_throw_error((env), NULL, "N-API call failed");  \
+      return NULL;                                         \
+    }                                                      \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+// Reads one int32 argument >= 0; throws a TypeError otherwise.
+static int fd_argument(napi_env env, napi_callback_info info, int32_t *fd) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_valuetype type;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_number) {
+    napi_throw_type_error(env, NULL, "expected a file descriptor (number)");
+    return 0;
+  }
+  if (napi_get_value_int32(env, argv[0], fd) != napi_ok || *fd < 0) {
+    napi_throw_type_error(env, NULL, "expected a file descriptor >= 0");
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value set_int(napi_env env, napi_value obj, const char *name, int64_t value) {
+  napi_value v;
+  if (napi_create_int64(env, value, &v) != napi_ok) return NULL;
+  if (napi_set_named_property(env, obj, name, v) != napi_ok) return NULL;
+  return obj;
+}
+
+// peerCredentials(fd) -> { pid, uid, gid }
+static napi_value peer_credentials(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_argument(env, info, &fd)) return NULL;
+  int domain;
+  socklen_t domain_len = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &domain_len) != 0) return throw_errno(env, "getsockopt(SO_DOMAIN)", errno);
+  if (domain != AF_UNIX) {
+    napi_throw_error(env, NULL, "getsockopt(SO_PEERCRED): not a Unix-domain socket");
+    return NULL;
+  }
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return throw_errno(env, "getsockopt(SO_PEERCRED)", errno);
+  napi_value result;
+  CHECK(env, napi_create_object(env, &result));
+  if (!set_int(env, result, "pid", cred.pid) || !set_int(env, result, "uid", cred.uid) || !set_int(env, result, "gid", cred.gid)) {
+    napi_throw_error(env, NULL, "N-API call failed");
+    return NULL;
+  }
+  return result;
+}
+
+// lockFile(fd) -> true if the exclusive lock was taken, false if another process holds it.
+static napi_value lock_file(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_argument(env, info, &fd)) return NULL;
+  int taken = 1;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return throw_errno(env, "flock", errno);
+    taken = 0;
+  }
+  napi_value result;
+  CHECK(env, napi_get_boolean(env, taken, &result));
+  return result;
+}
+
+static napi_value unlock_file(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_argument(env, info, &fd)) return NULL;
+  if (flock(fd, LOCK_UN) != 0) return throw_errno(env, "flock", errno);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_default, NULL},
+      {"lockFile", NULL, lock_file, NULL, NULL, NULL, napi_default, NULL},
+      {"unlockFile", NULL, unlock_file, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

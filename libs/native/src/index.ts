@@ -1,0 +1,58 @@
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import * as path from 'node:path';
+
+interface Addon {
+  peerCredentials(fd: number): PeerCredentials;
+  lockFile(fd: number): boolean;
+  unlockFile(fd: number): void;
+}
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+let addon: Addon | undefined;
+function load(): Addon {
+  if (!addon) {
+    const file = path.join(__dirname, '../../build/Release/tstrace_native.node');
+    if (!fs.existsSync(file)) throw new Error(`@tstrace/native addon is not built (${file} is missing): run npm install`);
+    addon = require(file) as Addon;
+  }
+  return addon;
+}
+
+/** Pid, uid and gid of the process at the other end of a connected Unix socket (SO_PEERCRED). */
+export function peerCredentials(socket: net.Socket): PeerCredentials {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('peerCredentials: the socket has no file descriptor (not a connected Unix socket)');
+  return load().peerCredentials(fd);
+}
+
+/**
+ * Takes an exclusive advisory lock (flock) without waiting: true if taken, false if another
+ * process holds it. The kernel drops the lock when the process dies, even by SIGKILL.
+ */
+export function lockFile(fd: number): boolean {
+  return load().lockFile(fd);
+}
+
+export function unlockFile(fd: number): void {
+  load().unlockFile(fd);
+}
+
+/** Effective gid and supplementary groups of a process, from /proc/PID/status. */
+export function processGroups(pid: number): number[] {
+  let status: string;
+  try {
+    status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read the groups of process ${pid}: ${(err as Error).message}`);
+  }
+  const gid = /^Gid:\s+\d+\s+(\d+)/m.exec(status)?.[1];
+  const groups = /^Groups:\s*(.*)$/m.exec(status)?.[1] ?? '';
+  const all = [gid, ...groups.trim().split(/\s+/)].filter((g): g is string => !!g && /^\d+$/.test(g)).map(Number);
+  return [...new Set(all)];
+}

@@ -1,0 +1,29 @@
+// Bundles each binary into one file: Node then reads one script instead of resolving and
+// compiling dozens of modules, which is most of a CLI's start-up time (see docs/ARCHITECTURE.md).
+// The native addon stays outside the bundle and is loaded from libs/native/build.
+const esbuild = require('esbuild');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const binaries = [
+  { entry: 'apps/cli/dist/src/main.js', out: 'apps/cli/dist/tstrace.js' },
+  { entry: 'apps/sessiond/dist/src/main.js', out: 'apps/sessiond/dist/tstrace-sessiond.js' },
+];
+
+for (const { entry, out } of binaries) {
+  esbuild.buildSync({
+    entryPoints: [path.join(root, entry)],
+    outfile: path.join(root, out),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    keepNames: true,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    // The CLI finds the daemon binary at run time on purpose.
+    logOverride: { 'require-resolve-not-external': 'silent' },
+    external: ['@tstrace/native'],
+  });
+}
