@@ -105,7 +105,7 @@ const create: Command = {
       shmPath: shm !== undefined ? path.resolve(shm) : '',
       home: tstraceHome(),
     });
-    const name = info.config!.name;
+    const name = info.config?.name ?? '';
     setCurrentSession(name);
     const out = outputOf(info);
     printSession(ctx, info, `Session ${name} created.\n${out === 'none' ? 'Traces will not be output\n' : `Traces will be output to ${out}\n`}`);
