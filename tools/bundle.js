@@ -2,6 +2,7 @@
 // compiling dozens of modules, which is most of a CLI's start-up time (see docs/ARCHITECTURE.md).
 // The native addon stays outside the bundle and is loaded from libs/native/build.
 const esbuild = require('esbuild');
+const { writeCache } = require('./run-bundle');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
@@ -19,11 +20,11 @@ for (const { entry, out } of binaries) {
     target: 'node20',
     format: 'cjs',
     minify: true,
-    keepNames: true,
     sourcemap: 'linked',
     logLevel: 'warning',
     // The CLI finds the daemon binary at run time on purpose.
     logOverride: { 'require-resolve-not-external': 'silent' },
     external: ['@tstrace/native'],
   });
+  writeCache(path.join(root, out));
 }

@@ -1,0 +1,41 @@
+// Loads a bundled binary with V8's code cache (made at build time beside the bundle), so Node
+// skips compiling it at each start. A cache V8 rejects (other Node version, changed bundle) is
+// simply ignored: the bundle then compiles as usual.
+const fs = require('node:fs');
+const Module = require('node:module');
+const path = require('node:path');
+const vm = require('node:vm');
+
+function compile(file) {
+  const source = fs.readFileSync(file, 'utf8');
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(`${file}.cache`);
+  } catch {
+    // No cache: compile normally.
+  }
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  const mod = new Module(file, module);
+  mod.filename = file;
+  mod.paths = Module._nodeModulePaths(path.dirname(file));
+  const localRequire = (id) => mod.require(id);
+  localRequire.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+  localRequire.main = require.main;
+  script.runInThisContext().call(mod.exports, mod.exports, localRequire, mod, file, path.dirname(file));
+  mod.loaded = true;
+  return { exports: mod.exports, script };
+}
+
+/** The exports of a bundle, loaded through the code cache. */
+function loadBundle(file) {
+  return compile(file).exports;
+}
+
+/** Writes the code cache of a bundle, after running its top level so that more is compiled. */
+function writeCache(file) {
+  const { script } = compile(file);
+  fs.writeFileSync(`${file}.cache`, script.createCachedData());
+}
+
+module.exports = { loadBundle, writeCache };
+if (require.main === module) process.argv.slice(2).forEach(writeCache);
