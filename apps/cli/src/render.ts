@@ -80,7 +80,7 @@ export function renderSession(info: SessionInfo, only?: { domain?: number; chann
 }
 
 /** Registered apps and their events, as `lttng list -u` prints them. */
-export function renderApps(apps: tstrace.client.AppInfo[]): string {
+export function renderApps(apps: tstrace.client.AppInfo.$Properties[]): string {
   const lines = ['UST events:', '-------------'];
   if (apps.length === 0) lines.push('None');
   for (const a of apps) {

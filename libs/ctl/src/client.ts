@@ -2,8 +2,8 @@ import { clientLink, ConnectError, RpcClient, StatusCode, StatusError, tstrace }
 import { runDirPaths } from './paths';
 
 type Request = tstrace.client.Request.$Properties;
-type Reply = tstrace.client.Reply;
-export type SessionInfo = tstrace.client.SessionInfo;
+type Reply = tstrace.client.Reply.$Properties;
+export type SessionInfo = tstrace.client.SessionInfo.$Properties;
 
 export interface SessiondClientOptions {
   /** How long to wait for the daemon to accept and answer the handshake (a stale or stopped daemon). */
@@ -107,10 +107,10 @@ export class SessiondClient {
   async load(req: tstrace.client.LoadSessions.$Properties): Promise<string[]> {
     return (await this.call({ loadSessions: req })).names?.names ?? [];
   }
-  async listApps(domain: tstrace.client.Domain): Promise<tstrace.client.AppInfo[]> {
-    return ((await this.call({ listApps: { domain } })).apps?.apps ?? []) as tstrace.client.AppInfo[];
+  async listApps(domain: tstrace.client.Domain): Promise<tstrace.client.AppInfo.$Properties[]> {
+    return ((await this.call({ listApps: { domain } })).apps?.apps ?? []) as tstrace.client.AppInfo.$Properties[];
   }
-  async version(): Promise<tstrace.client.VersionInfo> {
-    return (await this.call({ getVersion: {} })).version as tstrace.client.VersionInfo;
+  async version(): Promise<tstrace.client.VersionInfo.$Properties> {
+    return (await this.call({ getVersion: {} })).version as tstrace.client.VersionInfo.$Properties;
   }
 }

@@ -3,16 +3,12 @@ import { tstrace } from '@tstrace/comm';
 const plain = { longs: Number, enums: String, defaults: true, arrays: true, oneofs: false } as const;
 
 /** A session as a plain JSON-ready object: every field present, enums by name, 64-bit values as numbers. */
-export function sessionToJson(info: tstrace.client.SessionInfo): Record<string, unknown> {
-  return tstrace.client.SessionInfo.toObject(info, plain);
+export function sessionToJson(info: tstrace.client.SessionInfo.$Properties): Record<string, unknown> {
+  return tstrace.client.SessionInfo.toObject(info as tstrace.client.SessionInfo, plain);
 }
 
-export function sessionConfigToJson(config: tstrace.client.SessionConfig): Record<string, unknown> {
-  return tstrace.client.SessionConfig.toObject(config, plain);
-}
-
-export function appToJson(app: tstrace.client.AppInfo): Record<string, unknown> {
-  return tstrace.client.AppInfo.toObject(app, plain);
+export function appToJson(app: tstrace.client.AppInfo.$Properties): Record<string, unknown> {
+  return tstrace.client.AppInfo.toObject(app as tstrace.client.AppInfo, plain);
 }
 
 /** A uint64 field as a number (protobufjs decodes 64-bit integers as Long objects). */
