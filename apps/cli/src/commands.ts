@@ -3,7 +3,7 @@ import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { appToJson, parseLoglevel, SessiondClient, SessionInfo, sessionToJson, tstraceHome } from '@tstrace/ctl';
 import * as path from 'node:path';
 import { clearCurrentSession, currentSession, setCurrentSession } from './rc';
-import { outputOf, renderApps, renderSession, renderSessionList } from './render';
+import { outputOf, renderApps, renderKernelEvents, renderSession, renderSessionList } from './render';
 import { parseCount, parseList, parseMicros, parseSize } from './units';
 
 const { Domain, BufferScheme, LoglevelType, EventType } = tstrace.client;
@@ -132,17 +132,24 @@ const destroy: Command = {
 
 const list: Command = {
   name: 'list',
-  summary: 'List sessions, one session in detail, or the registered userspace events',
-  usage: 'tstrace list [SESSION [-u|-k] [-c CHANNEL]] | tstrace list -u',
+  summary: 'List sessions, one session in detail, the registered userspace events, or the kernel\'s events',
+  usage: 'tstrace list [SESSION [-u|-k] [-c CHANNEL]] | tstrace list -u | tstrace list -k [--syscall]',
   maxPositionals: 1,
-  options: [opt.userspace, opt.kernel, opt.channel],
+  options: [opt.userspace, opt.kernel, opt.channel, { name: 'syscall', kind: 'flag', help: 'with -k: list system calls instead of tracepoints' }],
   async run(ctx) {
     const domain = domainOf(ctx, false);
+    if (flag(ctx, 'syscall') && (domain !== Domain.KERNEL || ctx.positionals.length)) throw new ArgsError('--syscall lists the kernel\'s system calls: use it as list -k --syscall');
     const client = await ctx.client();
     const session = ctx.positionals[0];
     if (!session) {
       if (str(ctx, 'channel')) throw new ArgsError('-c/--channel needs a session name');
-      if (domain === Domain.KERNEL) throw new ArgsError('list -k without a session lists kernel tracepoints, which come with the kernel domain; give a session name to see its kernel channels');
+      if (domain === Domain.KERNEL) {
+        const syscalls = flag(ctx, 'syscall');
+        const events = await client.listKernelEvents(syscalls);
+        if (ctx.json) ctx.printJson({ [syscalls ? 'syscalls' : 'tracepoints']: events });
+        else ctx.print(renderKernelEvents(events, syscalls));
+        return;
+      }
       if (domain === Domain.USERSPACE) {
         const apps = await client.listApps(Domain.USERSPACE);
         if (ctx.json) ctx.printJson({ apps: apps.map(appToJson) });

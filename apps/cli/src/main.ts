@@ -102,6 +102,11 @@ export async function run(argv: string[]): Promise<number> {
 
 /** Entry point of the `tstrace` binary. */
 export function main(): void {
+  // A reader that stops early (tstrace list | head) is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   void run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -92,3 +92,10 @@ export function renderApps(apps: tstrace.client.AppInfo.$Properties[]): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** Kernel tracepoints or system calls, as `lttng list -k [--syscall]` prints them. */
+export function renderKernelEvents(names: string[], syscalls: boolean): string {
+  const lines = [syscalls ? 'System calls:' : 'Kernel events:', '-------------'];
+  for (const n of names) lines.push(syscalls ? `      ${n}` : `      ${n} (type: tracepoint)`);
+  return `${lines.join('\n')}\n`;
+}

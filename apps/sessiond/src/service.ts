@@ -1,5 +1,6 @@
 import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { AppRegistry } from './apps';
+import { kernelEvents } from './kernel-events';
 import { Caller, Domain, SessionState, toInfo } from './model';
 import { SessionRegistry } from './registry';
 import { CallerFiles, defaultSessionsDir, parseSessionFile, sessionFilePath, sessionFileText } from './session-files';
@@ -45,6 +46,7 @@ export class ClientService {
       case 'saveSessions': return { paths: { paths: this.save(caller, req.saveSessions!) } };
       case 'loadSessions': return { names: { names: this.load(caller, req.loadSessions!) } };
       case 'listApps': return { apps: { apps: this.listApps(caller, req.listApps!.domain ?? 0) } };
+      case 'listKernelEvents': return { names: { names: this.listKernelEvents(!!req.listKernelEvents!.syscalls) } };
       case 'getVersion': return { version: { version: this.info.version, protocolMajor: this.info.protocolMajor, protocolMinor: this.info.protocolMinor, pid: process.pid } };
       default: throw new StatusError(StatusCode.UNKNOWN_COMMAND, `unknown command ${String(req.command)}`);
     }
@@ -102,6 +104,12 @@ export class ClientService {
     }
     for (const s of built) this.sessions.adopt(s, !!req.force);
     return built.map((s) => s.name);
+  }
+
+  /** Only root, the daemon's user and tracing members get this far (see SessionDaemon.authorizeClient). */
+  private listKernelEvents(syscalls: boolean): string[] {
+    if (this.info.daemonUid !== 0) throw new StatusError(StatusCode.KERNEL_UNAVAILABLE, 'kernel tracing needs the root session daemon (run tstrace as root or as a member of the tracing group)');
+    return kernelEvents(syscalls);
   }
 
   private listApps(caller: Caller, domain: tstrace.client.Domain): tstrace.client.AppInfo.$Properties[] {

@@ -110,6 +110,9 @@ export class SessiondClient {
   async listApps(domain: tstrace.client.Domain): Promise<tstrace.client.AppInfo.$Properties[]> {
     return ((await this.call({ listApps: { domain } })).apps?.apps ?? []) as tstrace.client.AppInfo.$Properties[];
   }
+  async listKernelEvents(syscalls: boolean): Promise<string[]> {
+    return (await this.call({ listKernelEvents: { syscalls } })).names?.names ?? [];
+  }
   async version(): Promise<tstrace.client.VersionInfo.$Properties> {
     return (await this.call({ getVersion: {} })).version as tstrace.client.VersionInfo.$Properties;
   }
