@@ -6,13 +6,21 @@ const { writeCache } = require('./run-bundle');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
+// The CLI speaks only the client link: it gets the generated module of that link alone
+// (a third of the size), which saves milliseconds at every start.
+const clientProtoOnly = {
+  name: 'client-proto-only',
+  setup(build) {
+    build.onResolve({ filter: /\/gen\/proto$/ }, (args) => ({ path: path.join(args.resolveDir, 'gen/client-proto.js') }));
+  },
+};
 const binaries = [
-  { entry: 'apps/cli/dist/src/main.js', out: 'apps/cli/dist/tstrace.js' },
-  { entry: 'apps/sessiond/dist/src/main.js', out: 'apps/sessiond/dist/tstrace-sessiond.js' },
+  { entry: 'apps/cli/dist/src/main.js', out: 'apps/cli/dist/tstrace.js', plugins: [clientProtoOnly] },
+  { entry: 'apps/sessiond/dist/src/main.js', out: 'apps/sessiond/dist/tstrace-sessiond.js', plugins: [] },
 ];
 
-for (const { entry, out } of binaries) {
-  esbuild.buildSync({
+for (const { entry, out, plugins } of binaries) {
+  esbuild.build({
     entryPoints: [path.join(root, entry)],
     outfile: path.join(root, out),
     bundle: true,
@@ -25,6 +33,8 @@ for (const { entry, out } of binaries) {
     // The CLI finds the daemon binary at run time on purpose.
     logOverride: { 'require-resolve-not-external': 'silent' },
     external: ['@tstrace/native'],
+    plugins,
+  }).then(() => writeCache(path.join(root, out))).catch(() => {
+    process.exitCode = 1; // esbuild has printed the errors
   });
-  writeCache(path.join(root, out));
 }

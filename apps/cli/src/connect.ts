@@ -1,6 +1,5 @@
 import { StatusCode, StatusError } from '@tstrace/comm';
 import { clientRunDir, SessiondClient, userRunDir } from '@tstrace/ctl';
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 export interface ConnectOptions {
@@ -22,6 +21,8 @@ function startSessiond(options: ConnectOptions): void {
   const binary = sessiondBinary(options.sessiondPath);
   const args = ['--daemonize', ...(options.verbose > 0 ? ['-' + 'v'.repeat(options.verbose)] : [])];
   if (options.verbose > 0) process.stderr.write(`Spawning a session daemon: ${binary} ${args.join(' ')}\n`);
+  // Loaded here: most commands never start a daemon, and each module costs start-up time.
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const result = spawnSync(process.execPath, [binary, ...args], { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'ignore', 'pipe'] });
   if (result.error) throw new StatusError(StatusCode.NO_SESSIOND, `cannot start the session daemon ${binary}: ${result.error.message}`);
   // Another client may have started one meanwhile: that is fine, we connect to it.

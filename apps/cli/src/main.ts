@@ -1,8 +1,9 @@
 import { ArgsError, formatOptions, OptionSpec, parseArgs } from '@tstrace/args';
-import { StatusError, statusName } from '@tstrace/comm';
-import { SessiondClient } from '@tstrace/ctl';
+import { StatusError, statusName, tstrace } from '@tstrace/comm';
+import { SessiondClient, sessionToJson } from '@tstrace/ctl';
 import { Command, COMMANDS } from './commands';
 import { connectSessiond } from './connect';
+import { renderSession } from './render';
 
 /** Exit codes: 0 success, 1 the command failed, 2 bad command line, 3 no session daemon. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, noSessiond: 3 } as const;
@@ -110,4 +111,19 @@ export function main(): void {
   void run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
+}
+
+/**
+ * Runs the code every command runs (option parsing, encoding a request, decoding and rendering a
+ * session), so that the V8 code cache written at build time holds it compiled.
+ */
+export function warmUp(): void {
+  parseArgs(['--json', '-s', 'x', 'a,b'], [...GLOBAL_OPTIONS, ...COMMANDS.flatMap((c) => c.options)].filter((o, i, all) => all.findIndex((x) => x.name === o.name) === i));
+  tstrace.client.Request.decode(tstrace.client.Request.encode({ id: 1, enableEvent: { session: 's', domain: 1, names: ['a'], filter: 'x > 1' } }).finish());
+  const channel = { name: 'c', domain: 1, enabled: true, subbufSize: 4096, numSubbuf: 4, events: [{ name: 'a', enabled: true, filter: 'x', exclusions: ['b'] }], contexts: ['vpid'] };
+  const session = { config: { name: 's', output: { path: '/p' }, channels: [channel], trackers: [{ domain: 1, all: false, pids: [1] }] }, uuid: 'u' };
+  const reply = tstrace.client.Reply.decode(tstrace.client.Reply.encode({ id: 1, status: { code: 0, message: 'ok' }, session }).finish());
+  tstrace.common.HelloReply.decode(tstrace.common.HelloReply.encode({ status: { code: 0 }, protocolMajor: 1 }).finish());
+  renderSession(reply.session!);
+  sessionToJson(reply.session!);
 }

@@ -27,11 +27,20 @@ export interface Link<Req extends RequestBase, Rep extends ReplyBase> {
   readonly Reply: MessageType<Rep>;
 }
 
-function link<Req extends RequestBase, Rep extends ReplyBase>(name: string, Request: MessageType<Req>, Reply: MessageType<Rep>): Link<Req, Rep> {
-  return { name, Request, Reply };
+/** The message types are looked up on first use, so that a program pays only for the links it speaks. */
+function link<Req extends RequestBase, Rep extends ReplyBase>(name: string, types: () => { Request: MessageType<Req>; Reply: MessageType<Rep> }): Link<Req, Rep> {
+  return {
+    name,
+    get Request() {
+      return types().Request;
+    },
+    get Reply() {
+      return types().Reply;
+    },
+  };
 }
 
-export const clientLink = link('client', tstrace.client.Request, tstrace.client.Reply);
-export const appLink = link('app', tstrace.app.Request, tstrace.app.Reply);
-export const consumerLink = link('consumer', tstrace.consumer.Request, tstrace.consumer.Reply);
-export const relayControlLink = link('relay-control', tstrace.relay.Request, tstrace.relay.Reply);
+export const clientLink = link('client', () => tstrace.client);
+export const appLink = link('app', () => tstrace.app);
+export const consumerLink = link('consumer', () => tstrace.consumer);
+export const relayControlLink = link('relay-control', () => tstrace.relay);

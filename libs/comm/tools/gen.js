@@ -11,11 +11,15 @@ const root = path.join(__dirname, '..');
 const bin = (name) => require.resolve(`protobufjs-cli/bin/${name}`);
 const protos = ['common', 'client', 'app', 'consumer', 'relay', 'viewer'].map((p) => path.join(root, 'proto', `${p}.proto`));
 const js = path.join(root, 'dist/src/gen/proto.js');
+// The client link alone (common + client): the CLI's bundle uses it, since it speaks no other link.
+const clientJs = path.join(root, 'dist/src/gen/client-proto.js');
+const clientProtos = protos.filter((p) => /\/(common|client)\.proto$/.test(p));
 const dts = path.join(root, 'src/gen/proto.d.ts');
 const common = ['-t', 'static-module', '-w', 'commonjs', '--no-verify', '--no-delimited', '--no-service', '--no-typeurl'];
 
 const newest = (files) => Math.max(...files.map((f) => fs.statSync(f).mtimeMs));
-const upToDate = fs.existsSync(js) && fs.existsSync(dts) && newest([js, dts]) >= newest([...protos, __filename]);
+const outputs = [js, clientJs, dts];
+const upToDate = outputs.every((f) => fs.existsSync(f)) && newest(outputs) >= newest([...protos, __filename]);
 if (!upToDate) {
   fs.mkdirSync(path.dirname(js), { recursive: true });
   fs.mkdirSync(path.dirname(dts), { recursive: true });
@@ -24,6 +28,7 @@ if (!upToDate) {
   run([bin('pbjs'), ...common, '-o', commented, ...protos]);
   run([bin('pbts'), '--no-comments', '-o', dts, commented]);
   run([bin('pbjs'), ...common, '--no-comments', '-o', js, ...protos]);
+  run([bin('pbjs'), ...common, '--no-comments', '-o', clientJs, ...clientProtos]);
   fs.rmSync(path.dirname(commented), { recursive: true, force: true });
 }
 // Other packages import the compiled dist/: the declarations must sit beside the JS there too.
