@@ -1,6 +1,6 @@
 import { ArgsError, OptionSpec, OptionValue } from '@tstrace/args';
 import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
-import { appToJson, parseLoglevel, SessiondClient, SessionInfo, sessionToJson, tstraceHome } from '@tstrace/ctl';
+import { appToJson, LOGLEVELS, parseLoglevel, SessiondClient, SessionInfo, sessionToJson, tstraceHome } from '@tstrace/ctl';
 import * as path from 'node:path';
 import { clearCurrentSession, currentSession, setCurrentSession } from './rc';
 import { outputOf, renderApps, renderKernelEvents, renderSession, renderSessionList } from './render';
@@ -62,6 +62,15 @@ function sessionName(ctx: CommandContext, positional?: string): string {
 function names(ctx: CommandContext, what: string): string[] {
   if (ctx.positionals.length === 0) return [];
   return parseList(what, ctx.positionals[0]);
+}
+
+/** NAME[,NAME...] or -a/--all, one of them: what enable-event and disable-event act on. */
+function eventSelection(ctx: CommandContext): { all: boolean; eventNames: string[] } {
+  const all = flag(ctx, 'all');
+  const eventNames = names(ctx, 'event names');
+  if (all && eventNames.length) throw new ArgsError('give event names or -a/--all, not both');
+  if (!all && eventNames.length === 0) throw new ArgsError('give the event name(s), or -a/--all');
+  return { all, eventNames };
 }
 
 function printSession(ctx: CommandContext, info: SessionInfo, text: string): void {
@@ -267,10 +276,7 @@ const enableEvent: Command = {
   ],
   async run(ctx) {
     const domain = domainOf(ctx);
-    const all = flag(ctx, 'all');
-    const eventNames = names(ctx, 'event names');
-    if (all && eventNames.length) throw new ArgsError('give event names or -a/--all, not both');
-    if (!all && eventNames.length === 0) throw new ArgsError('give the event name(s), or -a/--all');
+    const { all, eventNames } = eventSelection(ctx);
     if (flag(ctx, 'syscall') && flag(ctx, 'tracepoint')) throw new ArgsError('--syscall and --tracepoint cannot be used together');
     const range = str(ctx, 'loglevel');
     const single = str(ctx, 'loglevel-only');
@@ -280,7 +286,7 @@ const enableEvent: Command = {
     if (range !== undefined || single !== undefined) {
       const text = (range ?? single) as string;
       const level = parseLoglevel(text);
-      if (level === undefined) throw new ArgsError(`unknown log level "${text}": use one of TRACE_EMERG, TRACE_ALERT, TRACE_CRIT, TRACE_ERR, TRACE_WARNING, TRACE_NOTICE, TRACE_INFO, TRACE_DEBUG_SYSTEM, TRACE_DEBUG_PROGRAM, TRACE_DEBUG_PROCESS, TRACE_DEBUG_MODULE, TRACE_DEBUG_UNIT, TRACE_DEBUG_FUNCTION, TRACE_DEBUG_LINE, TRACE_DEBUG`);
+      if (level === undefined) throw new ArgsError(`unknown log level "${text}": use one of ${LOGLEVELS.join(', ')}`);
       loglevel = level;
       loglevelType = range !== undefined ? LoglevelType.LOGLEVEL_RANGE : LoglevelType.LOGLEVEL_SINGLE;
     }
@@ -311,10 +317,7 @@ const disableEvent: Command = {
   options: [opt.userspace, opt.kernel, opt.session, opt.channel, opt.all],
   async run(ctx) {
     const domain = domainOf(ctx);
-    const all = flag(ctx, 'all');
-    const eventNames = names(ctx, 'event names');
-    if (all && eventNames.length) throw new ArgsError('give event names or -a/--all, not both');
-    if (!all && eventNames.length === 0) throw new ArgsError('give the event name(s), or -a/--all');
+    const { all, eventNames } = eventSelection(ctx);
     const session = sessionName(ctx);
     const channel = str(ctx, 'channel') ?? '';
     const reply = await (await ctx.client()).disableEvent({ session, domain, channel, all, names: eventNames });

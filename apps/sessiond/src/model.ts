@@ -27,19 +27,23 @@ export interface EventRuleState {
   exclusions: string[];
 }
 
-export interface ChannelState {
-  name: string;
-  domain: Domain;
-  enabled: boolean;
+/** The settings of a channel that are checked together and fixed once a session has started. */
+export interface ChannelAttrs {
   subbufSize: number;
   numSubbuf: number;
-  overwrite: boolean;
   switchTimerUs: number;
   readTimerUs: number;
   monitorTimerUs: number;
   tracefileSize: number;
   tracefileCount: number;
   buffers: BufferScheme;
+}
+
+export interface ChannelState extends ChannelAttrs {
+  name: string;
+  domain: Domain;
+  enabled: boolean;
+  overwrite: boolean;
   events: EventRuleState[];
   contexts: string[];
 }

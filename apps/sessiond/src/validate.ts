@@ -1,5 +1,5 @@
 import { StatusCode, StatusError } from '@tstrace/comm';
-import { BufferScheme, Domain } from './model';
+import { BufferScheme, ChannelAttrs, Domain } from './model';
 
 export const MAX_NAME_BYTES = 255;
 // Control characters (C0, DEL, C1) are refused in every name.
@@ -49,17 +49,6 @@ export function checkDomain(domain: number): Domain {
 const isPowerOfTwo = (n: number) => Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0 && n <= 2 ** 30;
 const MAX_TIMER_US = 0xffffffff;
 const MAX_BUFFER_BYTES = 2 ** 33;
-
-export interface ChannelAttrs {
-  subbufSize: number;
-  numSubbuf: number;
-  switchTimerUs: number;
-  readTimerUs: number;
-  monitorTimerUs: number;
-  tracefileSize: number;
-  tracefileCount: number;
-  buffers: BufferScheme;
-}
 
 /** LTTng's rules for channel attributes, with the option names the user typed in each message. */
 export function checkChannelAttrs(domain: Domain, a: ChannelAttrs): void {
