@@ -33,6 +33,8 @@ export interface RpcServerOptions<Req extends RequestBase, Rep extends ReplyBase
   serverName: string;
   maxFrameSize?: number;
   handshakeTimeoutMs?: number;
+  /** How long a frame may stay incomplete before the connection is closed (a truncated frame). */
+  frameTimeoutMs?: number;
   log?: ServerLog;
 }
 
@@ -97,7 +99,7 @@ export class RpcServer<Req extends RequestBase, Rep extends ReplyBase, Peer> {
   }
 
   private accept(socket: net.Socket): void {
-    const { link, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, handshakeTimeoutMs = 5000 } = this.options;
+    const { link, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, handshakeTimeoutMs = 5000, frameTimeoutMs = 10000 } = this.options;
     const id = this.nextConnectionId++;
     this.connections.add(socket);
     socket.on('error', (err) => this.log.debug(`${link.name} connection ${id}: ${err.message}`));
@@ -189,7 +191,17 @@ export class RpcServer<Req extends RequestBase, Rep extends ReplyBase, Peer> {
       }
     };
 
+    let frameTimer: NodeJS.Timeout | undefined;
+    const onTruncated = () => {
+      const message = `truncated frame: ${decoder.bufferedBytes} bytes received, then nothing for ${frameTimeoutMs} ms`;
+      this.log.debug(`${link.name} connection ${id}: ${message}`);
+      if (handshaken) sendReply(errorReply(0, StatusCode.MALFORMED_MESSAGE, message));
+      socket.end();
+      socket.destroySoon();
+    };
+
     socket.on('data', (chunk: Buffer) => {
+      clearTimeout(frameTimer);
       for (const frame of decoder.push(chunk)) {
         if (!handshaken) {
           onHandshake(frame);
@@ -212,10 +224,14 @@ export class RpcServer<Req extends RequestBase, Rep extends ReplyBase, Peer> {
           socket.end();
           socket.destroySoon();
         });
+      } else if (decoder.bufferedBytes > 0) {
+        frameTimer = setTimeout(onTruncated, frameTimeoutMs);
+        frameTimer.unref();
       }
     });
     socket.on('close', () => {
       clearTimeout(handshakeTimer);
+      clearTimeout(frameTimer);
       this.connections.delete(socket);
       this.options.onClose?.(connection);
     });

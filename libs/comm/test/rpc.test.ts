@@ -50,6 +50,7 @@ describe('RpcServer and RpcClient', () => {
       serverName: 'test-server 1',
       maxFrameSize: 1024,
       handshakeTimeoutMs: 500,
+      frameTimeoutMs: 300,
       identify: () => ({ n: 1 }),
       handler: async (req) => {
         calls++;
@@ -119,6 +120,16 @@ describe('RpcServer and RpcClient', () => {
     const replies = frames(await raw(socketPath, [hello(), header]));
     const last = tstrace.client.Reply.decode(replies[replies.length - 1]);
     expect(last.status?.code).to.equal(StatusCode.FRAME_TOO_LARGE);
+    expect(calls).to.equal(0);
+  });
+
+  it('closes a connection whose frame stays truncated, saying so', async () => {
+    const whole = encodeFrame(tstrace.client.Request.encode({ id: 5, getVersion: {} }).finish());
+    const start = Date.now();
+    const replies = frames(await raw(socketPath, [hello(), whole.subarray(0, whole.length - 1)], 2000)).map((f, i) => (i === 0 ? null : tstrace.client.Reply.decode(f)));
+    expect(Date.now() - start).to.be.lessThan(1500);
+    expect(replies[1]?.status?.code).to.equal(StatusCode.MALFORMED_MESSAGE);
+    expect(replies[1]?.status?.message).to.equal(`truncated frame: ${whole.length - 1} bytes received, then nothing for 300 ms`);
     expect(calls).to.equal(0);
   });
 
