@@ -1,5 +1,5 @@
 import { ArgsError, formatOptions, OptionSpec, parseArgs } from '@tstrace/args';
-import { StatusError, statusName, tstrace } from '@tstrace/comm';
+import { encodeFrame, FrameDecoder, StatusError, statusName, tstrace } from '@tstrace/comm';
 import { SessiondClient, sessionToJson } from '@tstrace/ctl';
 import { Command, COMMANDS } from './commands';
 import { connectSessiond } from './connect';
@@ -119,11 +119,14 @@ export function main(): void {
  */
 export function warmUp(): void {
   parseArgs(['--json', '-s', 'x', 'a,b'], [...GLOBAL_OPTIONS, ...COMMANDS.flatMap((c) => c.options)].filter((o, i, all) => all.findIndex((x) => x.name === o.name) === i));
-  tstrace.client.Request.decode(tstrace.client.Request.encode({ id: 1, enableEvent: { session: 's', domain: 1, names: ['a'], filter: 'x > 1' } }).finish());
+  const request = tstrace.client.Request.encode({ id: 1, enableEvent: { session: 's', domain: 1, names: ['a'], filter: 'x > 1' } }).finish();
+  new FrameDecoder().push(encodeFrame(request));
+  tstrace.client.Request.decode(request);
   const channel = { name: 'c', domain: 1, enabled: true, subbufSize: 4096, numSubbuf: 4, events: [{ name: 'a', enabled: true, filter: 'x', exclusions: ['b'] }], contexts: ['vpid'] };
   const session = { config: { name: 's', output: { path: '/p' }, channels: [channel], trackers: [{ domain: 1, all: false, pids: [1] }] }, uuid: 'u' };
   const reply = tstrace.client.Reply.decode(tstrace.client.Reply.encode({ id: 1, status: { code: 0, message: 'ok' }, session }).finish());
   tstrace.common.HelloReply.decode(tstrace.common.HelloReply.encode({ status: { code: 0 }, protocolMajor: 1 }).finish());
   renderSession(reply.session!);
   sessionToJson(reply.session!);
+  for (const c of COMMANDS) commandHelp(c);
 }

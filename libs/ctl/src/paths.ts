@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** Name of the group whose members may use the global (root) session daemon. */
@@ -7,7 +6,8 @@ export const TRACING_GROUP = 'tracing';
 
 /** $TSTRACE_HOME, else $HOME: where traces, session files and the per-user daemon live. */
 export function tstraceHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TSTRACE_HOME || env.HOME || os.homedir();
+  // os is loaded only when HOME is unset: every module costs the CLI start-up time.
+  return env.TSTRACE_HOME || env.HOME || (require('node:os') as typeof import('node:os')).homedir();
 }
 
 /** Run directory of the global daemon: $TSTRACE_RUNDIR, else /var/run/tstrace. */
