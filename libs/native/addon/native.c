@@ -5,7 +5,9 @@
 #include <node_api.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #define CHECK(env, call)                                   \
@@ -91,11 +93,94 @@ static napi_value unlock_file(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// A mapping handed to JS as an external ArrayBuffer. It is unmapped once: by unmapFile (which
+// also detaches the buffer, so no view can touch freed memory) or by the GC's finalizer.
+typedef struct {
+  void *addr;
+  size_t length;
+} mapping_t;
+
+static void finalize_mapping(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  mapping_t *m = hint;
+  if (m->addr != NULL) munmap(m->addr, m->length);
+  free(m);
+}
+
+// mapFile(fd, length) -> ArrayBuffer over mmap(MAP_SHARED) of the file's first `length` bytes.
+static napi_value map_file(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_valuetype t0, t1;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_typeof(env, argv[0], &t0) != napi_ok || napi_typeof(env, argv[1], &t1) != napi_ok || t0 != napi_number || t1 != napi_number) {
+    napi_throw_type_error(env, NULL, "expected (fd: number, length: number)");
+    return NULL;
+  }
+  int32_t fd;
+  int64_t length;
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  CHECK(env, napi_get_value_int64(env, argv[1], &length));
+  if (fd < 0 || length <= 0) {
+    napi_throw_type_error(env, NULL, "expected a file descriptor >= 0 and a length > 0");
+    return NULL;
+  }
+  void *addr = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
+  mapping_t *m = malloc(sizeof *m);
+  if (m == NULL) {
+    munmap(addr, (size_t)length);
+    return throw_errno(env, "malloc", ENOMEM);
+  }
+  m->addr = addr;
+  m->length = (size_t)length;
+  napi_value buffer;
+  if (napi_create_external_arraybuffer(env, addr, (size_t)length, finalize_mapping, m, &buffer) != napi_ok) {
+    munmap(addr, (size_t)length);
+    free(m);
+    napi_throw_error(env, NULL, "cannot create an external ArrayBuffer");
+    return NULL;
+  }
+  // The finalizer needs the mapping; unmapFile finds it through this wrap.
+  if (napi_wrap(env, buffer, m, NULL, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "cannot attach the mapping to its ArrayBuffer");
+    return NULL;
+  }
+  return buffer;
+}
+
+// unmapFile(buffer): munmap now and detach the buffer (its views become empty).
+static napi_value unmap_file(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool is_ab = false;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab) {
+    napi_throw_type_error(env, NULL, "expected an ArrayBuffer made by mapFile");
+    return NULL;
+  }
+  mapping_t *m = NULL;
+  if (napi_unwrap(env, argv[0], (void **)&m) != napi_ok || m == NULL) {
+    napi_throw_type_error(env, NULL, "expected an ArrayBuffer made by mapFile");
+    return NULL;
+  }
+  if (m->addr == NULL) return NULL;
+  // Forget the address first: the finalizer may run once the buffer is detached.
+  void *addr = m->addr;
+  m->addr = NULL;
+  CHECK(env, napi_detach_arraybuffer(env, argv[0]));
+  if (munmap(addr, m->length) != 0) return throw_errno(env, "munmap", errno);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_default, NULL},
       {"lockFile", NULL, lock_file, NULL, NULL, NULL, napi_default, NULL},
       {"unlockFile", NULL, unlock_file, NULL, NULL, NULL, napi_default, NULL},
+      {"mapFile", NULL, map_file, NULL, NULL, NULL, napi_default, NULL},
+      {"unmapFile", NULL, unmap_file, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -6,6 +6,8 @@ interface Addon {
   peerCredentials(fd: number): PeerCredentials;
   lockFile(fd: number): boolean;
   unlockFile(fd: number): void;
+  mapFile(fd: number, length: number): ArrayBuffer;
+  unmapFile(buffer: ArrayBuffer): void;
 }
 
 export interface PeerCredentials {
@@ -41,6 +43,21 @@ export function lockFile(fd: number): boolean {
 
 export function unlockFile(fd: number): void {
   load().unlockFile(fd);
+}
+
+/**
+ * Maps the first `length` bytes of an open file with MAP_SHARED: every process and thread that
+ * maps the same file sees the same memory, and Atomics on views of it are exact across them.
+ * The file must be at least `length` bytes long (ftruncate it first). The mapping lives until
+ * `unmapFile`, or until the buffer is garbage-collected.
+ */
+export function mapFile(fd: number, length: number): ArrayBuffer {
+  return load().mapFile(fd, length);
+}
+
+/** Unmaps now; the buffer is detached, so its views become empty instead of touching freed memory. */
+export function unmapFile(buffer: ArrayBuffer): void {
+  load().unmapFile(buffer);
 }
 
 /** Effective gid and supplementary groups of a process, from /proc/PID/status. */
