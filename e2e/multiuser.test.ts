@@ -118,4 +118,29 @@ describe('e2e: a second user and the tracing group', function () {
     ]);
     expect(t.json(['list', 'rootsess']).config).to.deep.equal(before);
   });
+
+  it("makes the root daemon save and load the user's files as the user, and nowhere else", () => {
+    const saved = userCli(['save', 'g1']);
+    expect(saved.code, saved.stderr).to.equal(0);
+    const file = path.join(userHome, '.tstrace/sessions/g1.json');
+    expect(saved.stdout).to.equal(`Session g1 saved to ${file}\n`);
+    expect(fs.statSync(file).uid).to.equal(uid);
+    expect(fs.statSync(path.join(userHome, '.tstrace/sessions')).uid).to.equal(uid);
+    // A directory the user does not own: refused, nothing written.
+    const outside = path.join(t.root, 'not-yours');
+    const refused = userCli(['save', 'g1', '-o', outside]);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.equal(`Error: permission denied: ${t.root} does not belong to uid ${uid}\n`);
+    expect(fs.existsSync(outside)).to.equal(false);
+    // A root-owned file is not read on the user's behalf.
+    const rootFile = path.join(t.root, 'root-session.json');
+    fs.writeFileSync(rootFile, fs.readFileSync(file));
+    const load = userCli(['load', '-i', rootFile]);
+    expect(load.code).to.equal(1);
+    expect(load.stderr).to.equal(`Error: permission denied: ${rootFile} does not belong to uid ${uid}\n`);
+    // Their own file loads (replacing g1 with --force).
+    const own = userCli(['load', 'g1', '--force']);
+    expect(own.code, own.stderr).to.equal(0);
+    expect(own.stdout).to.equal('Session g1 loaded\n');
+  });
 });

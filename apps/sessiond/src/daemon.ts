@@ -69,7 +69,10 @@ export class SessionDaemon {
       log,
       identify,
       authorize: (peer) => this.authorizeClient(peer, tracingGid),
-      handler: (req, conn) => service.handle(req, conn.peer),
+      handler: (req, conn) => {
+        log.debug(`client pid ${conn.peer.pid} uid ${conn.peer.uid}: ${req.command}`);
+        return service.handle(req, conn.peer);
+      },
     });
     this.appServer = new RpcServer({
       link: appLink,
