@@ -85,7 +85,10 @@ describe('e2e: session daemon lifecycle', function () {
   });
 
   it('sets up the run directory and sockets with the documented modes', () => {
+    fs.mkdirSync(t.runDir, { mode: 0o777 });
+    fs.chmodSync(t.runDir, 0o777);
     expect(startDaemon('--daemonize').status).to.equal(0);
+    expect(fs.statSync(t.runDir).mode & 0o777).to.equal(0o755);
     const mode = (f: string) => fs.statSync(path.join(t.runDir, f)).mode & 0o777;
     expect(mode('client.sock')).to.equal(0o660);
     expect(mode('apps.sock')).to.equal(0o666);

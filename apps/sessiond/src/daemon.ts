@@ -38,7 +38,10 @@ export class SessionDaemon {
 
   async start(): Promise<void> {
     const { runDir, global, log } = this.options;
-    fs.mkdirSync(runDir, { recursive: true, mode: global ? 0o755 : 0o700 });
+    // The mode is set even on an existing directory: a world-writable run dir would let anyone
+    // replace our sockets, and a closed one would shut out the tracing group.
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.chmodSync(runDir, global ? 0o755 : 0o700);
     this.lockFd = fs.openSync(this.paths.lockFile, 'a+', 0o600);
     if (!lockFile(this.lockFd)) {
       fs.closeSync(this.lockFd);
