@@ -1,4 +1,7 @@
+// Helpers shared by the benchmarks: medians, timed processes, metric lines.
 import { spawnSync, SpawnSyncOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -10,13 +13,20 @@ export function elapsedMs(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** Wall time of one process run, in ms; throws if it fails. */
+/** Runs a process to its end; throws, with its stderr, unless it exits 0. */
+export function runProcess(command: string, args: string[], options: SpawnSyncOptions = {}): void {
+  const r = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+  if (r.status !== 0) {
+    const why = r.error ? r.error.message : `exited ${r.status ?? r.signal}`;
+    throw new Error(`${command} ${args.join(' ')}: ${why}: ${String(r.stderr ?? '').trim()}`);
+  }
+}
+
+/** Wall time of one process run, in ms; throws unless it exits 0. */
 export function timeProcess(command: string, args: string[], options: SpawnSyncOptions = {}): number {
   const start = process.hrtime.bigint();
-  const r = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
-  const ms = elapsedMs(start);
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${String(r.stderr).trim()}`);
-  return ms;
+  runProcess(command, args, options);
+  return elapsedMs(start);
 }
 
 /** One metric line, as DESIGN.md fixes it: `metric.name VALUE UNIT`. */
@@ -25,5 +35,22 @@ export function metric(name: string, value: number, unit: string): void {
 }
 
 export function hasCommand(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+  return spawnSync('which', [name], { stdio: 'ignore' }).status === 0;
+}
+
+/** SIGTERMs the process whose pid a pid file holds (if the file exists) and waits up to 10 s for it to end. */
+export async function stopPidFile(pidFile: string): Promise<void> {
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  if (!(pid > 0)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 200; i++) {
+      process.kill(pid, 0); // throws ESRCH once it is gone
+      await sleep(50);
+    }
+    process.stderr.write(`process ${pid} (${pidFile}) still runs 10 s after SIGTERM\n`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }

@@ -77,6 +77,18 @@ describe('e2e: session daemon lifecycle', function () {
     expect(t.cli(['list']).code).to.equal(0);
   });
 
+  it('creates a missing TSTRACE_HOME for the current-session file, and only warns when it cannot', () => {
+    const home = `${t.root}/new/home`;
+    const r = t.cli(['create', 'h1'], { TSTRACE_HOME: home });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(fs.readFileSync(`${home}/.tstracerc`, 'utf8')).to.equal('session=h1\n');
+    fs.writeFileSync(`${t.root}/a-file`, '');
+    const blocked = t.cli(['create', 'h2', '-o', `${t.root}/h2`], { TSTRACE_HOME: `${t.root}/a-file/home` });
+    expect(blocked.code).to.equal(0);
+    expect(blocked.stderr).to.match(/^Warning: cannot record the current session in .*a-file\/home\/\.tstracerc: ENOTDIR/);
+    expect(t.json(['list']).sessions.map((s: { config: { name: string } }) => s.config.name)).to.deep.equal(['h1', 'h2']);
+  });
+
   it('--no-sessiond does not start a daemon', () => {
     const r = t.cli(['list', '--no-sessiond']);
     expect(r.code).to.equal(3);

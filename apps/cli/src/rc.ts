@@ -16,8 +16,18 @@ export function currentSession(): string | undefined {
   }
 }
 
+/**
+ * Records the current session. The command that calls this has already succeeded on the daemon,
+ * so a file that cannot be written is a warning, not a failure.
+ */
 export function setCurrentSession(name: string): void {
-  fs.writeFileSync(rcFile(), `session=${name}\n`, { mode: 0o644 });
+  const file = rcFile();
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `session=${name}\n`, { mode: 0o644 });
+  } catch (err) {
+    process.stderr.write(`Warning: cannot record the current session in ${file}: ${(err as Error).message}\n`);
+  }
 }
 
 export function clearCurrentSession(): void {
