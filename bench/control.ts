@@ -1,117 +1,116 @@
 // Control-plane speed: the five commands of a session's life as processes (CLI) and as calls
 // from the client library, against LTTng's own commands in the same run when lttng is installed.
 import { SessiondClient } from '@tstrace/ctl';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { elapsedMs, hasCommand, median, metric, timeProcess } from './measure';
+import { elapsedMs, hasCommand, median, metric, runProcess, stopPidFile, timeProcess } from './measure';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'apps/cli/bin/tstrace');
 const SESSIOND = path.join(ROOT, 'apps/sessiond/bin/tstrace-sessiond');
+const NODE = process.execPath;
 const COMMANDS = ['create', 'enable_event', 'start', 'stop', 'destroy'] as const;
 type Command = (typeof COMMANDS)[number];
-const CLI_RUNS = 30;
-const LIB_RUNS = 200;
-const LTTNG_RUNS = 10;
+type Medians = Record<Command, number>;
+const CLI_RUNS = 30, CLI_WARMUP = 3;
+const LIB_RUNS = 200, LIB_WARMUP = 20;
+const LTTNG_RUNS = 10, LTTNG_WARMUP = 1;
 
-function argsFor(command: Command, name: string, dir: string): string[] {
+/** The command line of one step, the same for `tstrace` and `lttng`. */
+function argsFor(command: Command, session: string, outDir: string): string[] {
   switch (command) {
-    case 'create': return ['create', name, '-o', path.join(dir, name)];
-    case 'enable_event': return ['enable-event', '-u', 'app:*', '-s', name];
-    case 'start': return ['start', name];
-    case 'stop': return ['stop', name];
-    case 'destroy': return ['destroy', name];
+    case 'create': return ['create', session, '-o', path.join(outDir, session)];
+    case 'enable_event': return ['enable-event', '-u', 'app:*', '-s', session];
+    case 'start': return ['start', session];
+    case 'stop': return ['stop', session];
+    case 'destroy': return ['destroy', session];
   }
 }
 
-/** Medians of each command's wall time over `runs` sessions, after `warmup` untimed ones. */
-function timeCommands(runs: number, warmup: number, run: (args: string[]) => number, dir: string): Record<Command, number> {
+/**
+ * Runs the five steps on sessions s0, s1, …: `warmup` untimed sessions, then `runs` timed ones;
+ * returns each step's median wall time in ms.
+ */
+async function timeSessions(runs: number, warmup: number, step: (command: Command, session: string) => unknown): Promise<Medians> {
   const times: Record<Command, number[]> = { create: [], enable_event: [], start: [], stop: [], destroy: [] };
-  for (let i = 0; i < runs + warmup; i++) {
+  for (let i = 0; i < warmup + runs; i++) {
     for (const c of COMMANDS) {
-      const ms = run(argsFor(c, `s${i}`, dir));
-      if (i >= warmup) times[c].push(ms);
+      const start = process.hrtime.bigint();
+      await step(c, `s${i}`);
+      if (i >= warmup) times[c].push(elapsedMs(start));
     }
   }
-  return Object.fromEntries(COMMANDS.map((c) => [c, median(times[c])])) as Record<Command, number>;
+  return { create: median(times.create), enable_event: median(times.enable_event), start: median(times.start), stop: median(times.stop), destroy: median(times.destroy) };
 }
 
-async function libraryCommands(runDir: string, dir: string): Promise<Record<Command, number>> {
+/** Median wall time of `node -e 0`, Node's own start-up. */
+function nodeStartup(): number {
+  const times = Array.from({ length: CLI_WARMUP + CLI_RUNS }, () => timeProcess(NODE, ['-e', '0']));
+  return median(times.slice(CLI_WARMUP));
+}
+
+async function libraryCalls(runDir: string, outDir: string): Promise<Medians> {
   const client = await SessiondClient.connect(runDir);
-  const times: Record<Command, number[]> = { create: [], enable_event: [], start: [], stop: [], destroy: [] };
   try {
-    for (let i = 0; i < LIB_RUNS + 20; i++) {
-      const name = `lib${i}`;
-      const calls: Record<Command, () => Promise<unknown>> = {
-        create: () => client.createSession({ name, output: { path: path.join(dir, name) } }),
-        enable_event: () => client.enableEvent({ session: name, domain: 1, names: ['app:*'] }),
-        start: () => client.start(name),
-        stop: () => client.stop(name),
-        destroy: () => client.destroySession({ name }),
-      };
-      for (const c of COMMANDS) {
-        const start = process.hrtime.bigint();
-        await calls[c]();
-        if (i >= 20) times[c].push(elapsedMs(start));
+    return await timeSessions(LIB_RUNS, LIB_WARMUP, (c, name) => {
+      switch (c) {
+        case 'create': return client.createSession({ name, output: { path: path.join(outDir, name) } });
+        case 'enable_event': return client.enableEvent({ session: name, domain: 1 /* USERSPACE */, names: ['app:*'] });
+        case 'start': return client.start(name);
+        case 'stop': return client.stop(name);
+        case 'destroy': return client.destroySession({ name, all: false });
       }
-    }
+    });
   } finally {
     client.close();
   }
-  return Object.fromEntries(COMMANDS.map((c) => [c, median(times[c])])) as Record<Command, number>;
 }
 
-/** LTTng's commands in their own LTTNG_HOME; starts (and later stops) its session daemon if needed. */
-function lttngCommands(dir: string): Record<Command, number> {
-  const env = { ...process.env, LTTNG_HOME: path.join(dir, 'lttnghome') };
+/** LTTng's commands with a private LTTNG_HOME; starts its session daemon if none runs (its pid goes to `pidFile`). */
+async function lttngCommands(tmp: string, pidFile: string): Promise<Medians> {
+  const env = { ...process.env, LTTNG_HOME: path.join(tmp, 'lttnghome') };
   fs.mkdirSync(env.LTTNG_HOME, { recursive: true });
-  const started = spawnSync('lttng-sessiond', ['--daemonize'], { env, stdio: 'ignore' }).status === 0;
   try {
-    return timeCommands(LTTNG_RUNS, 1, (args) => timeProcess('lttng', args, { env }), path.join(dir, 'lttng'));
-  } finally {
-    if (started) spawnSync('sh', ['-c', 'kill $(pidof lttng-sessiond) 2>/dev/null; sleep 0.5'], { stdio: 'ignore' });
+    runProcess('lttng', ['list'], { env }); // fails when no session daemon answers
+  } catch {
+    runProcess('lttng-sessiond', ['--daemonize', '--pidfile', pidFile], { env });
   }
+  const outDir = path.join(tmp, 'lttng');
+  return timeSessions(LTTNG_RUNS, LTTNG_WARMUP, (c, s) => runProcess('lttng', argsFor(c, s, outDir), { env }));
 }
 
 export async function run(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstrace-bench-control-'));
-  const env = { ...process.env, TSTRACE_RUNDIR: path.join(dir, 'run'), TSTRACE_HOME: path.join(dir, 'home') };
-  fs.mkdirSync(env.TSTRACE_HOME, { recursive: true });
-  process.stdout.write(`# control: medians; CLI ${CLI_RUNS} runs, library ${LIB_RUNS}, lttng ${LTTNG_RUNS}\n`);
-  timeProcess(process.execPath, [SESSIOND, '--daemonize'], { env });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstrace-bench-control-'));
+  const env = { ...process.env, TSTRACE_RUNDIR: path.join(tmp, 'run'), TSTRACE_HOME: path.join(tmp, 'home') };
+  const lttngPidFile = path.join(tmp, 'lttng-sessiond.pid');
   try {
-    // Each CLI run is paired with a bare `node -e 0` run just before it: the machine's speed
-    // drifts, and the difference of a pair is what the CLI itself costs.
-    const nodeTimes: number[] = [];
-    const cli = timeCommands(CLI_RUNS, 3, (args) => {
-      nodeTimes.push(timeProcess(process.execPath, ['-e', '0']));
-      return timeProcess(process.execPath, [CLI, ...args], { env });
-    }, path.join(dir, 'cli'));
-    const over = timeCommands(CLI_RUNS, 3, (args) => {
-      const node = timeProcess(process.execPath, ['-e', '0']);
-      return timeProcess(process.execPath, [CLI, ...args], { env }) - node;
-    }, path.join(dir, 'cli-paired'));
-    metric('control.node_startup.ms', median(nodeTimes), 'ms');
+    fs.mkdirSync(env.TSTRACE_HOME, { recursive: true });
+    runProcess(NODE, [SESSIOND, '--daemonize'], { env }); // returns once the daemon is ready
+    process.stdout.write(`# control: ${CLI_RUNS} runs each (library ${LIB_RUNS}, lttng ${LTTNG_RUNS}), medians\n`);
+
+    const node = nodeStartup();
+    const cliOut = path.join(tmp, 't');
+    const cli = await timeSessions(CLI_RUNS, CLI_WARMUP, (c, s) => runProcess(NODE, [CLI, ...argsFor(c, s, cliOut)], { env }));
+    metric('control.node_startup.ms', node, 'ms');
     for (const c of COMMANDS) {
       metric(`control.cli.${c}.ms`, cli[c], 'ms');
-      metric(`control.cli.${c}.over_node_ms`, over[c], 'ms');
+      metric(`control.cli.${c}.over_node_ms`, cli[c] - node, 'ms');
     }
-    const lib = await libraryCommands(env.TSTRACE_RUNDIR, path.join(dir, 'lib'));
+
+    const lib = await libraryCalls(env.TSTRACE_RUNDIR, path.join(tmp, 'lib'));
     for (const c of COMMANDS) metric(`control.lib.${c}.ms`, lib[c], 'ms');
-    if (hasCommand('lttng') && hasCommand('lttng-sessiond')) {
-      const lttng = lttngCommands(dir);
-      for (const c of COMMANDS) {
-        metric(`control.lttng.${c}.ms`, lttng[c], 'ms');
-        metric(`control.cli.${c}.ratio_vs_lttng`, cli[c] / lttng[c], 'x');
-      }
+
+    if (hasCommand('lttng')) {
+      const lttng = await lttngCommands(tmp, lttngPidFile);
+      for (const c of COMMANDS) metric(`control.lttng.${c}.ms`, lttng[c], 'ms');
+      for (const c of COMMANDS) metric(`control.cli.${c}.ratio_vs_lttng`, cli[c] / lttng[c], 'x');
     } else {
       process.stdout.write('control.lttng skipped: lttng is not installed\n');
     }
   } finally {
-    const pid = Number(fs.readFileSync(path.join(env.TSTRACE_RUNDIR, 'sessiond.pid'), 'utf8'));
-    process.kill(pid, 'SIGTERM');
-    fs.rmSync(dir, { recursive: true, force: true });
+    await stopPidFile(path.join(env.TSTRACE_RUNDIR, 'sessiond.pid'));
+    await stopPidFile(lttngPidFile); // exists only if we started LTTng's daemon
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
