@@ -48,7 +48,9 @@ describe('e2e: session daemon lifecycle', function () {
 
   it('shuts down cleanly on SIGTERM and SIGINT, leaving files on disk alone', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      expect(startDaemon('-b', '--pidfile', path.join(t.root, 'custom.pid')).status).to.equal(0);
+      // -b keeps the daemon's standard streams: give it none of ours to hold open.
+      const started = spawnSync(process.execPath, [SESSIOND, '-b', '--pidfile', path.join(t.root, 'custom.pid')], { env: t.env, stdio: 'ignore', timeout: 10000 });
+      expect(started.status).to.equal(0);
       const pid = Number(fs.readFileSync(path.join(t.root, 'custom.pid'), 'utf8'));
       const kept = path.join(t.home, 'tstrace-traces', 'kept');
       fs.mkdirSync(kept, { recursive: true });
