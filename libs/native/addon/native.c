@@ -1,7 +1,9 @@
-// What Node lacks, and nothing else: peer credentials of a Unix socket (SO_PEERCRED) and
-// advisory file locks (flock). Every failure becomes a JS exception with errno's text.
+// What Node lacks, and nothing else: peer credentials of a Unix socket (SO_PEERCRED), advisory
+// file locks (flock) and shared file mappings (mmap). Every failure becomes a JS exception with
+// errno's text; a bad argument becomes a TypeError, never a crash.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <node_api.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,20 +27,30 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
   return NULL;
 }
 
-// Reads one int32 argument >= 0; throws a TypeError otherwise.
+// Reads one argument that must be an integer file descriptor in [0, INT_MAX]; throws a TypeError
+// otherwise (NaN, 1.5 or 2**40 would silently become another fd through napi_get_value_int32).
 static int fd_argument(napi_env env, napi_callback_info info, int32_t *fd) {
   size_t argc = 1;
   napi_value argv[1];
   napi_valuetype type;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  double value;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "N-API call failed: napi_get_cb_info");
+    return 0;
+  }
   if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_number) {
     napi_throw_type_error(env, NULL, "expected a file descriptor (number)");
     return 0;
   }
-  if (napi_get_value_int32(env, argv[0], fd) != napi_ok || *fd < 0) {
-    napi_throw_type_error(env, NULL, "expected a file descriptor >= 0");
+  if (napi_get_value_double(env, argv[0], &value) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a file descriptor (number)");
     return 0;
   }
+  if (!(value >= 0 && value <= INT_MAX) || value != (double)(int32_t)value) {
+    napi_throw_type_error(env, NULL, "expected a file descriptor: an integer >= 0");
+    return 0;
+  }
+  *fd = (int32_t)value;
   return 1;
 }
 

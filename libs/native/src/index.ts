@@ -20,13 +20,17 @@ let addon: Addon | undefined;
 function load(): Addon {
   if (!addon) {
     const file = path.join(__dirname, '../../build/Release/tstrace_native.node');
-    if (!fs.existsSync(file)) throw new Error(`@tstrace/native addon is not built (${file} is missing): run npm install`);
+    if (!fs.existsSync(file)) throw new Error(`@tstrace/native addon is not built: run npm install (${file} is missing)`);
     addon = require(file) as Addon;
   }
   return addon;
 }
 
-/** Pid, uid and gid of the process at the other end of a connected Unix socket (SO_PEERCRED). */
+/**
+ * Pid, uid and gid of the process at the other end of a connected Unix socket (SO_PEERCRED), as
+ * the kernel recorded them when the connection was made. Throws an Error on a socket without a
+ * file descriptor (destroyed, not yet connected) and on a socket that is not a Unix socket.
+ */
 export function peerCredentials(socket: net.Socket): PeerCredentials {
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) throw new Error('peerCredentials: the socket has no file descriptor (not a connected Unix socket)');
@@ -41,6 +45,7 @@ export function lockFile(fd: number): boolean {
   return load().lockFile(fd);
 }
 
+/** Releases a lock taken with {@link lockFile} (flock LOCK_UN). Closing the fd releases it too. */
 export function unlockFile(fd: number): void {
   load().unlockFile(fd);
 }
@@ -60,8 +65,12 @@ export function unmapFile(buffer: ArrayBuffer): void {
   load().unmapFile(buffer);
 }
 
-/** Effective gid and supplementary groups of a process, from /proc/PID/status. */
+/**
+ * Effective gid and supplementary groups of a process, deduplicated, from /proc/PID/status
+ * (e.g. to check that a client's peer is in the `tracing` group). Throws if the process is gone.
+ */
 export function processGroups(pid: number): number[] {
+  if (!Number.isInteger(pid) || pid <= 0) throw new TypeError(`processGroups: expected a pid (an integer > 0), got ${String(pid)}`);
   let status: string;
   try {
     status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

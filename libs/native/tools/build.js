@@ -6,7 +6,7 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const out = path.join(root, 'build/Release/tstrace_native.node');
-const sources = [path.join(root, 'addon/native.c'), path.join(root, 'binding.gyp')];
+const sources = [path.join(root, 'addon/native.c'), path.join(root, 'binding.gyp'), __filename];
 if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= Math.max(...sources.map((f) => fs.statSync(f).mtimeMs))) process.exit(0);
 
 // The prefix whose include/node holds the headers of this very Node binary.
@@ -14,4 +14,9 @@ const candidates = [path.resolve(path.dirname(process.execPath), '..'), '/usr', 
 const nodedir = candidates.find((d) => fs.existsSync(path.join(d, 'include/node/node_api.h')));
 const gyp = require.resolve('node-gyp/bin/node-gyp.js');
 const args = [gyp, 'rebuild', '--silent', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+try {
+  execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+} catch {
+  console.error(`@tstrace/native: node-gyp failed (nodedir=${nodedir ?? 'none found, node-gyp would download headers'}); see above`);
+  process.exit(1);
+}
