@@ -14,6 +14,8 @@ export interface RpcClientOptions {
   /** How long to wait for each reply. */
   callTimeoutMs?: number;
   maxFrameSize?: number;
+  /** Receives the server's unsolicited replies (id 0, status OK); without it they close the link. */
+  onPush?: (reply: unknown) => void;
 }
 
 /** A connection that could not be made at all (no socket, refused): errno code and endpoint. */
@@ -42,6 +44,7 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
   private readonly pending = new Map<number, Pending<Rep>>();
   private nextId = 1;
   private closedError: Error | undefined;
+  private readonly closeHandlers: ((err: Error) => void)[] = [];
   /** Version of the server, from its handshake reply. */
   server = '';
 
@@ -50,6 +53,7 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
     private readonly socket: net.Socket,
     private readonly endpoint: string,
     private readonly callTimeoutMs: number,
+    private readonly onPush?: (reply: Rep) => void,
   ) {}
 
   static connect<Req extends RequestBase, Rep extends ReplyBase>(link: Link<Req, Rep>, endpoint: Endpoint, options: RpcClientOptions): Promise<RpcClient<Req, Rep>> {
@@ -57,7 +61,7 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
     const where = describe(endpoint);
     return new Promise((resolve, reject) => {
       const socket = 'path' in endpoint ? net.connect(endpoint.path) : net.connect(endpoint.port, endpoint.host);
-      const client = new RpcClient(link, socket, where, callTimeoutMs);
+      const client = new RpcClient(link, socket, where, callTimeoutMs, options.onPush as ((reply: Rep) => void) | undefined);
       const decoder = new FrameDecoder(maxFrameSize);
       let handshaken = false;
       const fail = (err: Error) => {
@@ -127,6 +131,16 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
     this.shutdown(new StatusError(StatusCode.CONNECTION_CLOSED, 'client closed'));
   }
 
+  /** Calls `handler` when the connection closes after the handshake, with the reason. */
+  onClose(handler: (err: Error) => void): void {
+    if (this.closedError) handler(this.closedError);
+    else this.closeHandlers.push(handler);
+  }
+
+  get closed(): boolean {
+    return this.closedError !== undefined;
+  }
+
   /** Lets the process exit while this connection stays open (e.g. a traced app). */
   unref(): void {
     this.socket.unref();
@@ -138,6 +152,10 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
       reply = this.link.Reply.decode(frame);
     } catch (err) {
       this.shutdown(new StatusError(StatusCode.MALFORMED_MESSAGE, `malformed reply from ${this.endpoint}: ${(err as Error).message}`));
+      return;
+    }
+    if (!reply.id && reply.status?.code === StatusCode.OK && this.onPush) {
+      this.onPush(reply);
       return;
     }
     const pending = this.pending.get(reply.id ?? 0);
@@ -163,5 +181,6 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
     }
     this.pending.clear();
     this.socket.destroy();
+    for (const handler of this.closeHandlers.splice(0)) handler(err);
   }
 }

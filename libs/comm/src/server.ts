@@ -12,8 +12,13 @@ export interface Connection<Peer> {
   readonly socket: net.Socket;
 }
 
+/** A connection that can also be sent unsolicited replies (id 0, status OK): server push. */
+export interface PushConnection<Rep, Peer> extends Connection<Peer> {
+  push(reply: Rep): void;
+}
+
 /** A handler returns the result fields of the reply; id and status are filled in by the server. */
-export type Handler<Req, Rep, Peer> = (request: Req, connection: Connection<Peer>) => Rep | Promise<Rep>;
+export type Handler<Req, Rep, Peer> = (request: Req, connection: PushConnection<Rep, Peer>) => Rep | Promise<Rep>;
 
 export interface ServerLog {
   debug(message: string): void;
@@ -29,7 +34,7 @@ export interface RpcServerOptions<Req extends RequestBase, Rep extends ReplyBase
   /** May this peer use the link? Throw a StatusError to refuse it at the handshake, with a reason. */
   authorize?: (peer: Peer) => void;
   /** Called when a connection closes, e.g. to forget a registered app. */
-  onClose?: (connection: Connection<Peer>) => void;
+  onClose?: (connection: PushConnection<Rep, Peer>) => void;
   serverName: string;
   maxFrameSize?: number;
   handshakeTimeoutMs?: number;
@@ -113,7 +118,6 @@ export class RpcServer<Req extends RequestBase, Rep extends ReplyBase, Peer> {
       socket.destroy();
       return;
     }
-    const connection: Connection<Peer> = { id, peer, socket };
     const decoder = new FrameDecoder(maxFrameSize);
     let handshaken = false;
     let queue = Promise.resolve();
@@ -129,6 +133,16 @@ export class RpcServer<Req extends RequestBase, Rep extends ReplyBase, Peer> {
       if (!socket.destroyed) socket.write(encodeFrame(bytes));
     };
     const sendReply = (reply: Rep) => send(link.Reply.encode(reply).finish());
+    const connection: PushConnection<Rep, Peer> = {
+      id,
+      peer,
+      socket,
+      push: (reply: Rep) => {
+        reply.id = 0;
+        reply.status = { code: StatusCode.OK, message: statusMessage(StatusCode.OK) };
+        sendReply(reply);
+      },
+    };
     const errorReply = (requestId: number, code: StatusCode, message: string) =>
       ({ id: requestId, status: { code, message } }) as Rep;
 
