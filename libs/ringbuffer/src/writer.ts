@@ -70,12 +70,13 @@ export class StreamWriter {
     const ctl = this.ctl;
     const clockWords = this.clockWords;
     for (;;) {
-      const old = Atomics.load(ctl, W.write);
+      // Plain reads where the CAS below validates them: Atomics.load is a ~20 ns call in V8 here.
+      const old = ctl[W.write];
       this.clock[0] = process.hrtime.bigint();
       const lo = clockWords[0];
       const hi = clockWords[1];
       const pos = old & this.subbufMask;
-      const extended = id >= EXTENDED_ID || hi !== Atomics.load(ctl, W.lastTsHi);
+      const extended = id >= EXTENDED_ID || hi !== ctl[W.lastTsHi];
       const size = (extended ? EXTENDED_HEADER : COMPACT_HEADER) + payloadSize;
       if (pos === 0 || pos + size > this.subbufSize) {
         const r = this.switchAndReserve(old, pos, id, payloadSize, lo, hi);
