@@ -72,7 +72,7 @@ describe('e2e: invalid commands', function () {
     [['enable-event', '-u', 'app:*', '-c', 'chan'], 1, 'event "app:*" is already enabled in channel "chan" with these conditions'],
     [['disable-event', '-u', 'nosuchevent', '-c', 'chan'], 1, 'event "nosuchevent" not found in channel "chan"'],
     [['disable-channel', '-u', 'nochan'], 1, 'userspace channel "nochan" not found in session "base"'],
-    [['add-context', '-u', '-t', 'bogus'], 1, 'unknown userspace context type "bogus": valid types are vpid, vtid, procname, hostname, ip'],
+    [['add-context', '-u', '-t', 'bogus'], 1, 'unknown userspace context type "bogus": valid types are vpid, vtid, vuid, vgid, procname'],
     [['add-context', '-k', '-t', 'vpid'], 1, 'unknown kernel context type "vpid": valid types are pid, tid, prio, cpu_id, procname'],
     [['add-context', '-u', '-t', 'vpid', '-c', 'chan'], 1, 'context "vpid" is already added to channel "chan"'],
     [['add-context', '-u', '-t', 'procname', '-s', 'started'], 1, 'cannot add contexts: session "started" has already been started'],

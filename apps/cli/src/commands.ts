@@ -330,7 +330,7 @@ const addContext: Command = {
   summary: 'Add context fields to the events of channels',
   usage: 'tstrace add-context (-u|-k) [-s SESSION] [-c CHANNEL] -t TYPE [-t TYPE...]',
   maxPositionals: 0,
-  options: [opt.userspace, opt.kernel, opt.session, opt.channel, { name: 'type', short: 't', kind: 'list', valueName: 'TYPE', help: 'context type: vpid, vtid, procname, hostname, ip (-u); pid, tid, prio, cpu_id, procname (-k)' }],
+  options: [opt.userspace, opt.kernel, opt.session, opt.channel, { name: 'type', short: 't', kind: 'list', valueName: 'TYPE', help: 'context type: vpid, vtid, vuid, vgid, procname (-u); pid, tid, prio, cpu_id, procname (-k)' }],
   async run(ctx) {
     const domain = domainOf(ctx);
     const types = ((ctx.options.type as string[] | undefined) ?? []).flatMap((t) => parseList('--type', t));

@@ -1,4 +1,4 @@
-import { appLink, clientLink, PROTOCOL_MAJOR, PROTOCOL_MINOR, RpcServer, ServerLog, StatusCode, StatusError, tstrace } from '@tstrace/comm';
+import { appLink, clientLink, PROTOCOL_MAJOR, PROTOCOL_MINOR, PushConnection, RpcServer, ServerLog, StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { runDirPaths, RunDirPaths, tracingGroupId } from '@tstrace/ctl';
 import { lockFile, peerCredentials, processGroups } from '@tstrace/native';
 import * as fs from 'node:fs';
@@ -6,6 +6,7 @@ import { AppRegistry } from './apps';
 import { Caller } from './model';
 import { SessionRegistry } from './registry';
 import { ClientService } from './service';
+import { UstManager } from './ust';
 
 export interface DaemonOptions {
   runDir: string;
@@ -29,6 +30,7 @@ export class SessionDaemon {
   private lockFd: number | undefined;
   private clientServer: RpcServer<tstrace.client.Request.$Properties, tstrace.client.Reply.$Properties, Caller> | undefined;
   private appServer: RpcServer<tstrace.app.Request.$Properties, tstrace.app.Reply.$Properties, Caller> | undefined;
+  private ust: UstManager | undefined;
   private readonly uid = process.getuid?.() ?? 0;
 
   constructor(private readonly options: DaemonOptions) {
@@ -57,13 +59,21 @@ export class SessionDaemon {
       }
     }
     const tracingGid = global ? tracingGroupId() : undefined;
-    const service = new ClientService(this.sessions, this.apps, {
-      version: this.options.version,
-      protocolMajor: PROTOCOL_MAJOR,
-      protocolMinor: PROTOCOL_MINOR,
-      daemonUid: this.uid,
-      defaultHome: this.options.defaultHome,
-    });
+    this.ust = new UstManager(runDir, this.uid, global ? tracingGid : undefined, log);
+    this.ust.cleanupAtStart();
+    const ust = this.ust;
+    const service = new ClientService(
+      this.sessions,
+      this.apps,
+      {
+        version: this.options.version,
+        protocolMajor: PROTOCOL_MAJOR,
+        protocolMinor: PROTOCOL_MINOR,
+        daemonUid: this.uid,
+        defaultHome: this.options.defaultHome,
+      },
+      (s) => ust.buffersOf(s),
+    );
     const identify = (socket: import('node:net').Socket): Caller => peerCredentials(socket);
     this.clientServer = new RpcServer({
       link: clientLink,
@@ -74,7 +84,13 @@ export class SessionDaemon {
       authorize: (peer) => this.authorizeClient(peer, tracingGid),
       handler: (req, conn) => {
         log.debug(`client pid ${conn.peer.pid} uid ${conn.peer.uid}: ${req.command}`);
-        return service.handle(req, conn.peer);
+        try {
+          // Buffers and routes follow the sessions: made before the reply, so that it lists them.
+          if (req.command === 'startTracing' || req.command === 'getSession' || req.command === 'listSessions') this.syncUst();
+          return service.handle(req, conn.peer);
+        } finally {
+          this.syncUst();
+        }
       },
     });
     this.appServer = new RpcServer({
@@ -86,8 +102,11 @@ export class SessionDaemon {
       authorize: (peer) => {
         if (!global && peer.uid !== this.uid && peer.uid !== 0) throw new StatusError(StatusCode.PERMISSION_DENIED, 'this per-user session daemon traces its own user\'s apps only');
       },
-      handler: (req, conn) => this.handleApp(req, conn.id, conn.peer),
-      onClose: (conn) => this.apps.unregister(conn.id),
+      handler: (req, conn) => this.handleApp(req, conn),
+      onClose: (conn) => {
+        const app = this.apps.unregister(conn.id);
+        if (app) this.ust?.unregisterApp(app);
+      },
     });
     await this.clientServer.listenUnix(this.paths.clientSocket, global ? 0o660 : 0o600, tracingGid);
     await this.appServer.listenUnix(this.paths.appsSocket, global ? 0o666 : 0o600);
@@ -110,16 +129,36 @@ export class SessionDaemon {
     throw new StatusError(StatusCode.PERMISSION_DENIED, `uid ${peer.uid} may not use this session daemon: root, uid ${this.uid} and members of the 'tracing' group may`);
   }
 
-  private handleApp(req: tstrace.app.Request.$Properties, connectionId: number, peer: Caller): tstrace.app.Reply.$Properties {
+  private syncUst(): void {
+    this.ust?.sync(this.sessions.all(), this.apps.all());
+  }
+
+  private handleApp(req: tstrace.app.Request.$Properties, conn: PushConnection<tstrace.app.Reply.$Properties, Caller>): tstrace.app.Reply.$Properties {
     switch (req.command) {
       case 'registerApp': {
-        const app = this.apps.register(connectionId, peer, req.registerApp!);
-        this.options.log.info(`app registered: ${app.procname} pid ${app.pid} uid ${app.uid}, ${app.events.length} events`);
-        return { registered: { appId: app.id } };
+        const app = this.apps.register(conn.id, conn.peer, req.registerApp!);
+        let page: { path: string; size: number };
+        try {
+          page = this.ust!.registerApp(app, conn as PushConnection<tstrace.app.Reply.$Properties, unknown>);
+        } catch (err) {
+          this.apps.unregister(conn.id);
+          throw new StatusError(StatusCode.INTERNAL_ERROR, `cannot create the status page: ${(err as Error).message}`);
+        }
+        this.options.log.info(`app registered: ${app.procname} pid ${app.pid} thread ${app.threadId} uid ${app.uid}, ${app.events.length} events`);
+        // The state goes out after the reply, so that the app has its status page first.
+        setImmediate(() => this.syncUst());
+        return { registered: { appId: app.id, statusPage: page.path, statusPageSize: page.size } };
       }
       case 'registerEvents': {
-        const app = this.apps.addEvents(connectionId, req.registerEvents!.events ?? []);
+        const app = this.apps.addEvents(conn.id, req.registerEvents!.events ?? []);
+        setImmediate(() => this.syncUst());
         return { registered: { appId: app.id } };
+      }
+      case 'ackState': {
+        const app = this.apps.get(conn.id);
+        if (!app) throw new StatusError(StatusCode.HANDSHAKE_REQUIRED, 'register the app first');
+        this.ust?.ack(app, Number(req.ackState!.generation ?? 0), req.ackState!.error ?? '');
+        return {};
       }
       default:
         throw new StatusError(StatusCode.UNKNOWN_COMMAND, `unknown app command ${String(req.command)}`);
@@ -129,6 +168,7 @@ export class SessionDaemon {
   /** Stops serving and removes the sockets and pid file; traces on disk are left alone. */
   async stop(): Promise<void> {
     await Promise.all([this.clientServer?.close(), this.appServer?.close()]);
+    this.ust?.shutdown();
     for (const f of [this.paths.clientSocket, this.paths.appsSocket, this.options.pidFile ?? this.paths.pidFile]) fs.rmSync(f, { force: true });
     if (this.lockFd !== undefined) fs.closeSync(this.lockFd);
     this.lockFd = undefined;

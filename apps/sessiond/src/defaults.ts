@@ -16,6 +16,6 @@ export const DEFAULT_RELAY_HOST_URL = 'net://127.0.0.1';
 
 /** Context types each domain accepts for `add-context -t`. */
 export const CONTEXT_TYPES: Record<number, readonly string[]> = {
-  [Domain.USERSPACE]: ['vpid', 'vtid', 'procname', 'hostname', 'ip'],
+  [Domain.USERSPACE]: ['vpid', 'vtid', 'vuid', 'vgid', 'procname'],
   [Domain.KERNEL]: ['pid', 'tid', 'prio', 'cpu_id', 'procname'],
 };

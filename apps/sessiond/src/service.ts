@@ -24,15 +24,18 @@ export class ClientService {
     readonly sessions: SessionRegistry,
     readonly apps: AppRegistry,
     private readonly info: ServiceInfo,
+    /** The userspace buffers made for a session, shown with it. */
+    private readonly buffersOf: (s: SessionState) => tstrace.client.BufferInfo.$Properties[] = () => [],
   ) {}
 
   handle(req: Request, caller: Caller): Reply {
-    const one = (s: SessionState): Reply => ({ session: toInfo(s) });
+    const info = (s: SessionState) => ({ ...toInfo(s), buffers: this.buffersOf(s) });
+    const one = (s: SessionState): Reply => ({ session: info(s) });
     const r = this.sessions;
     switch (req.command) {
       case 'createSession': return one(r.create(caller, req.createSession!));
       case 'destroySession': return { names: { names: r.destroy(caller, req.destroySession!.name ?? '', !!req.destroySession!.all) } };
-      case 'listSessions': return { sessions: { sessions: r.list(caller).map(toInfo) } };
+      case 'listSessions': return { sessions: { sessions: r.list(caller).map(info) } };
       case 'getSession': return one(r.get(caller, req.getSession!.name ?? ''));
       case 'enableChannel': return one(r.enableChannel(caller, req.enableChannel!));
       case 'disableChannel': return one(r.disableChannel(caller, req.disableChannel!));
@@ -118,6 +121,7 @@ export class ClientService {
       pid: a.pid,
       uid: a.uid,
       procname: a.procname,
+      threadId: a.threadId,
       events: a.events.map((e) => ({ name: `${e.provider}:${e.name}`, loglevel: e.loglevel ?? 0, fields: (e.fields ?? []).map((f: tstrace.app.FieldDecl.$Properties) => ({ name: f.name ?? '', type: f.type ?? '' })) })),
     }));
   }
