@@ -14,6 +14,7 @@ export interface ReadEvent {
 
 export interface BufferSet {
   channel: string;
+  directory: string;
   streamPaths: string[];
   contexts?: string[];
   events: { id: number; name: string; loglevel: number; fields: { name: string; type: string }[] }[];

@@ -12,6 +12,10 @@ export interface AppJob {
   events: number;
   /** Wait until the event is enabled before writing (ms), or write at once. */
   waitEnabledMs?: number;
+  /** Once enabled, wait this long more before writing (lets several sessions start). */
+  startDelayMs?: number;
+  /** Print `rate N` (emits per ms of the disabled/enabled tick loop) every 250 ms, forever. */
+  spin?: boolean;
   /** After writing, keep emitting one `tick` per ms until killed; print a line when ticking starts. */
   tick?: boolean;
 }
@@ -33,6 +37,7 @@ async function waitEnabled(ms: number): Promise<boolean> {
 async function writeLoad(job: AppJob, thread: number): Promise<void> {
   await ready(5000);
   if (job.waitEnabledMs && !(await waitEnabled(job.waitEnabledMs))) throw new Error(`app ${job.app} thread ${thread}: event e2e:load never enabled`);
+  if (job.startDelayMs) await new Promise((r) => setTimeout(r, job.startDelayMs));
   for (let seq = 0; seq < job.events; seq++) {
     if (load.enabled) load.emit(job.app, thread, seq, seq / 2, loadText(job.app, thread, seq));
   }
@@ -54,6 +59,22 @@ async function main(): Promise<void> {
     );
   }
   console.log('written');
+  if (job.spin) {
+    console.log('spinning');
+    let n = 0;
+    const round = () => {
+      const until = Date.now() + 250;
+      let count = 0;
+      while (Date.now() < until) {
+        for (let i = 0; i < 1000; i++) if (tick.enabled) tick.emit(job.app, n++);
+        count += 1000;
+      }
+      console.log(`rate ${Math.round(count / 250)}`);
+      setImmediate(round);
+    };
+    round();
+    return;
+  }
   if (job.tick) {
     await ready(5000);
     console.log('ticking');
