@@ -29,9 +29,9 @@ export function timeProcess(command: string, args: string[], options: SpawnSyncO
   return elapsedMs(start);
 }
 
-/** One metric line, as DESIGN.md fixes it: `metric.name VALUE UNIT`. */
-export function metric(name: string, value: number, unit: string): void {
-  process.stdout.write(`${name} ${value.toFixed(unit === 'ms' || unit === 'x' ? 2 : 1)} ${unit}\n`);
+/** One metric line, as DESIGN.md fixes it: `metric.name VALUE UNIT`; `digits` after the point (ms and x: 2, else 1). */
+export function metric(name: string, value: number, unit: string, digits = unit === 'ms' || unit === 'x' ? 2 : 1): void {
+  process.stdout.write(`${name} ${value.toFixed(digits)} ${unit}\n`);
 }
 
 export function hasCommand(name: string): boolean {

@@ -1,7 +1,8 @@
 // npm run bench [-- NAME]: runs every benchmark, or the one named.
 import * as control from './control';
+import * as ust from './ust';
 
-const benchmarks: Record<string, { run(): Promise<void> }> = { control };
+const benchmarks: Record<string, { run(): Promise<void> }> = { control, ust };
 
 async function main(): Promise<void> {
   const wanted = process.argv[2];
