@@ -1,12 +1,12 @@
 import { appLink, clientLink, PROTOCOL_MAJOR, PROTOCOL_MINOR, PushConnection, RpcServer, ServerLog, StatusCode, StatusError, tstrace } from '@tstrace/comm';
-import { runDirPaths, RunDirPaths, tracingGroupId } from '@tstrace/ctl';
+import { runDirPaths, RunDirPaths, toNumber, tracingGroupId } from '@tstrace/ctl';
 import { lockFile, peerCredentials, processGroups } from '@tstrace/native';
 import * as fs from 'node:fs';
 import { AppRegistry } from './apps';
 import { Caller } from './model';
 import { SessionRegistry } from './registry';
 import { ClientService } from './service';
-import { UstManager } from './ust';
+import { UstManager } from './ust/index';
 
 export interface DaemonOptions {
   runDir: string;
@@ -17,6 +17,8 @@ export interface DaemonOptions {
   log: ServerLog & { info(message: string): void };
   maxFrameSize?: number;
   pidFile?: string;
+  /** Where the default shared-memory root goes (default /dev/shm). */
+  shmBase?: string;
 }
 
 /**
@@ -59,9 +61,15 @@ export class SessionDaemon {
       }
     }
     const tracingGid = global ? tracingGroupId() : undefined;
-    this.ust = new UstManager(runDir, this.uid, global ? tracingGid : undefined, log);
-    this.ust.cleanupAtStart();
-    const ust = this.ust;
+    const ust = new UstManager(this.sessions, {
+      runDir,
+      daemon: { uid: this.uid, gid: process.getgid?.() ?? 0, tracingGid: this.uid === 0 ? tracingGid : undefined },
+      log,
+      shmBase: this.options.shmBase,
+    });
+    // Shared memory a killed daemon left goes before we make any.
+    ust.startup();
+    this.ust = ust;
     const service = new ClientService(
       this.sessions,
       this.apps,
@@ -72,7 +80,7 @@ export class SessionDaemon {
         daemonUid: this.uid,
         defaultHome: this.options.defaultHome,
       },
-      (s) => ust.buffersOf(s),
+      ust,
     );
     const identify = (socket: import('node:net').Socket): Caller => peerCredentials(socket);
     this.clientServer = new RpcServer({
@@ -84,13 +92,7 @@ export class SessionDaemon {
       authorize: (peer) => this.authorizeClient(peer, tracingGid),
       handler: (req, conn) => {
         log.debug(`client pid ${conn.peer.pid} uid ${conn.peer.uid}: ${req.command}`);
-        try {
-          // Buffers and routes follow the sessions: made before the reply, so that it lists them.
-          if (req.command === 'startTracing' || req.command === 'getSession' || req.command === 'listSessions') this.syncUst();
-          return service.handle(req, conn.peer);
-        } finally {
-          this.syncUst();
-        }
+        return service.handle(req, conn.peer);
       },
     });
     this.appServer = new RpcServer({
@@ -105,7 +107,10 @@ export class SessionDaemon {
       handler: (req, conn) => this.handleApp(req, conn),
       onClose: (conn) => {
         const app = this.apps.unregister(conn.id);
-        if (app) this.ust?.unregisterApp(app);
+        if (!app) return;
+        this.options.log.info(`app gone: ${app.procname} pid ${app.pid} thread ${app.threadId}`);
+        this.ust?.appClosed(conn.id);
+        this.ust?.sync();
       },
     });
     await this.clientServer.listenUnix(this.paths.clientSocket, global ? 0o660 : 0o600, tracingGid);
@@ -129,35 +134,33 @@ export class SessionDaemon {
     throw new StatusError(StatusCode.PERMISSION_DENIED, `uid ${peer.uid} may not use this session daemon: root, uid ${this.uid} and members of the 'tracing' group may`);
   }
 
-  private syncUst(): void {
-    this.ust?.sync(this.sessions.all(), this.apps.all());
-  }
-
   private handleApp(req: tstrace.app.Request.$Properties, conn: PushConnection<tstrace.app.Reply.$Properties, Caller>): tstrace.app.Reply.$Properties {
+    const ust = this.ust!;
     switch (req.command) {
       case 'registerApp': {
         const app = this.apps.register(conn.id, conn.peer, req.registerApp!);
-        let page: { path: string; size: number };
+        let registered: tstrace.app.Registered.$Properties;
         try {
-          page = this.ust!.registerApp(app, conn as PushConnection<tstrace.app.Reply.$Properties, unknown>);
+          registered = ust.appRegistered(app, (reply) => conn.push(reply));
         } catch (err) {
           this.apps.unregister(conn.id);
+          if (err instanceof StatusError) throw err;
+          this.options.log.error(`cannot create the status page of ${app.procname} pid ${app.pid}: ${(err as Error).message}`);
           throw new StatusError(StatusCode.INTERNAL_ERROR, `cannot create the status page: ${(err as Error).message}`);
         }
         this.options.log.info(`app registered: ${app.procname} pid ${app.pid} thread ${app.threadId} uid ${app.uid}, ${app.events.length} events`);
-        // The state goes out after the reply, so that the app has its status page first.
-        setImmediate(() => this.syncUst());
-        return { registered: { appId: app.id, statusPage: page.path, statusPageSize: page.size } };
+        // The first AppState goes out after this reply, so that the app knows its status page first.
+        setImmediate(() => ust.sync());
+        return { registered };
       }
       case 'registerEvents': {
         const app = this.apps.addEvents(conn.id, req.registerEvents!.events ?? []);
-        setImmediate(() => this.syncUst());
+        setImmediate(() => ust.sync());
         return { registered: { appId: app.id } };
       }
       case 'ackState': {
-        const app = this.apps.get(conn.id);
-        if (!app) throw new StatusError(StatusCode.HANDSHAKE_REQUIRED, 'register the app first');
-        this.ust?.ack(app, Number(req.ackState!.generation ?? 0), req.ackState!.error ?? '');
+        this.apps.get(conn.id);
+        ust.ack(conn.id, toNumber(req.ackState!.generation), req.ackState!.error ?? '');
         return {};
       }
       default:
@@ -165,7 +168,7 @@ export class SessionDaemon {
     }
   }
 
-  /** Stops serving and removes the sockets and pid file; traces on disk are left alone. */
+  /** Stops serving; removes the sockets, the pid file and the shared memory (traces on disk stay). */
   async stop(): Promise<void> {
     await Promise.all([this.clientServer?.close(), this.appServer?.close()]);
     this.ust?.shutdown();

@@ -24,9 +24,17 @@ export function dateStamp(d: Date): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
+const globCache = new Map<string, RegExp>();
+
 /** Glob match with '*' as "any sequence", as LTTng matches event names. */
 export function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  let re = globCache.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+    // Patterns come from users' rules: keep the cache bounded.
+    if (globCache.size >= 4096) globCache.clear();
+    globCache.set(pattern, re);
+  }
   return re.test(name);
 }
 

@@ -18,31 +18,57 @@ export interface ServiceInfo {
   defaultHome: string;
 }
 
+/** What the service needs of the userspace data path (apps/sessiond/src/ust). */
+export interface UstHooks {
+  /** The userspace buffers made for a session, shown with it. */
+  buffersOf(s: SessionState): tstrace.client.BufferInfo.$Properties[];
+  /** Makes a session's buffers when it starts; throws to refuse the start. */
+  sessionStarted(s: SessionState): void;
+  /** Brings buffers and apps' states in line with the sessions, after every command. */
+  sync(): void;
+}
+
 /** Turns client requests into registry commands and replies: the logic behind client.sock. */
 export class ClientService {
   constructor(
     readonly sessions: SessionRegistry,
     readonly apps: AppRegistry,
     private readonly info: ServiceInfo,
-    /** The userspace buffers made for a session, shown with it. */
-    private readonly buffersOf: (s: SessionState) => tstrace.client.BufferInfo.$Properties[] = () => [],
+    private readonly ust?: UstHooks,
   ) {}
 
+  /**
+   * Runs a command, then lets the userspace side follow (buffers, AppStates, status pages), then
+   * builds the reply, so that a session in the reply lists the buffers the command made.
+   */
   handle(req: Request, caller: Caller): Reply {
-    const info = (s: SessionState) => ({ ...toInfo(s), buffers: this.buffersOf(s) });
-    const one = (s: SessionState): Reply => ({ session: info(s) });
+    const reply = this.run(req, caller);
+    this.ust?.sync();
+    return typeof reply === 'function' ? reply() : reply;
+  }
+
+  /** The session as the client sees it: settings, identity, and its userspace buffers. */
+  sessionInfo(s: SessionState): tstrace.client.SessionInfo.$Properties {
+    return { ...toInfo(s), buffers: this.ust?.buffersOf(s) ?? [] };
+  }
+
+  private run(req: Request, caller: Caller): Reply | (() => Reply) {
+    const one = (s: SessionState) => (): Reply => ({ session: this.sessionInfo(s) });
     const r = this.sessions;
     switch (req.command) {
       case 'createSession': return one(r.create(caller, req.createSession!));
       case 'destroySession': return { names: { names: r.destroy(caller, req.destroySession!.name ?? '', !!req.destroySession!.all) } };
-      case 'listSessions': return { sessions: { sessions: r.list(caller).map(info) } };
+      case 'listSessions': {
+        const sessions = r.list(caller);
+        return () => ({ sessions: { sessions: sessions.map((s) => this.sessionInfo(s)) } });
+      }
       case 'getSession': return one(r.get(caller, req.getSession!.name ?? ''));
       case 'enableChannel': return one(r.enableChannel(caller, req.enableChannel!));
       case 'disableChannel': return one(r.disableChannel(caller, req.disableChannel!));
       case 'enableEvent': return one(r.enableEvent(caller, req.enableEvent!));
       case 'disableEvent': return one(r.disableEvent(caller, req.disableEvent!));
       case 'addContext': return one(r.addContext(caller, req.addContext!));
-      case 'startTracing': return one(r.start(caller, req.startTracing!.session ?? ''));
+      case 'startTracing': return one(this.start(caller, req.startTracing!.session ?? ''));
       case 'stopTracing': return one(r.stop(caller, req.stopTracing!.session ?? ''));
       case 'track': return one(r.track(caller, req.track!));
       case 'untrack': return one(r.untrack(caller, req.untrack!));
@@ -53,6 +79,21 @@ export class ClientService {
       case 'getVersion': return { version: { version: this.info.version, protocolMajor: this.info.protocolMajor, protocolMinor: this.info.protocolMinor, pid: process.pid } };
       default: throw new StatusError(StatusCode.UNKNOWN_COMMAND, `unknown command ${String(req.command)}`);
     }
+  }
+
+  /** start, with its buffers: if they cannot be made, the session stays as it was. */
+  private start(caller: Caller, name: string): SessionState {
+    const session = this.sessions.get(caller, name);
+    const everStarted = session.everStarted;
+    this.sessions.start(caller, name);
+    try {
+      this.ust?.sessionStarted(session);
+    } catch (err) {
+      session.active = false;
+      session.everStarted = everStarted;
+      throw err;
+    }
+    return session;
   }
 
   private home(given: string | null | undefined): string {

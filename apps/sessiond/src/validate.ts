@@ -49,6 +49,8 @@ export function checkDomain(domain: number): Domain {
 const isPowerOfTwo = (n: number) => Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0 && n <= 2 ** 30;
 const MAX_TIMER_US = 0xffffffff;
 const MAX_BUFFER_BYTES = 2 ** 33;
+/** A userspace ring's positions are u32 (libs/ringbuffer): at most 1 GiB per stream. */
+const MAX_UST_RING_BYTES = 2 ** 30;
 
 /** LTTng's rules for channel attributes, with the option names the user typed in each message. */
 export function checkChannelAttrs(domain: Domain, a: ChannelAttrs): void {
@@ -57,7 +59,8 @@ export function checkChannelAttrs(domain: Domain, a: ChannelAttrs): void {
   };
   if (!isPowerOfTwo(a.subbufSize) || a.subbufSize < 4096) fail(`--subbuf-size ${a.subbufSize}: must be a power of two of at least 4096 bytes (4k)`);
   if (!isPowerOfTwo(a.numSubbuf) || a.numSubbuf < 2) fail(`--num-subbuf ${a.numSubbuf}: must be a power of two of at least 2`);
-  if (a.subbufSize * a.numSubbuf > MAX_BUFFER_BYTES) fail(`--subbuf-size × --num-subbuf is ${a.subbufSize * a.numSubbuf} bytes, more than the maximum of ${MAX_BUFFER_BYTES}`);
+  const max = domain === Domain.USERSPACE ? MAX_UST_RING_BYTES : MAX_BUFFER_BYTES;
+  if (a.subbufSize * a.numSubbuf > max) fail(`--subbuf-size × --num-subbuf is ${a.subbufSize * a.numSubbuf} bytes, more than the maximum of ${max}${domain === Domain.USERSPACE ? ' for a userspace ring buffer' : ''}`);
   for (const [option, value] of [['--switch-timer', a.switchTimerUs], ['--read-timer', a.readTimerUs], ['--monitor-timer', a.monitorTimerUs]] as const) {
     if (!Number.isSafeInteger(value) || value < 0 || value > MAX_TIMER_US) fail(`${option} ${value}: must be a number of microseconds from 0 to ${MAX_TIMER_US}`);
   }

@@ -98,6 +98,13 @@ describe('SessionRegistry', () => {
     expect(codeOf(() => user.enableChannel(alice, { session: 's', domain: 0, name: 'k' }))).to.equal(StatusCode.INVALID_DOMAIN);
   });
 
+  it('keeps a userspace ring within 1 GiB (u32 positions); kernel channels may be larger', () => {
+    r.create(alice, { name: 's' });
+    expect(codeOf(() => r.enableChannel(alice, { session: 's', domain: U, name: 'big', subbufSize: 2 ** 28, numSubbuf: 8 }))).to.equal(StatusCode.INVALID_CHANNEL_ATTR);
+    r.enableChannel(alice, { session: 's', domain: U, name: 'ok', subbufSize: 2 ** 28, numSubbuf: 4 });
+    r.enableChannel(alice, { session: 's', domain: K, name: 'k', subbufSize: 2 ** 28, numSubbuf: 8 });
+  });
+
   it('needs a channel to start, and freezes channel settings from the first start', () => {
     r.create(alice, { name: 's' });
     expect(codeOf(() => r.start(alice, 's'))).to.equal(StatusCode.NO_CHANNEL);
