@@ -10,7 +10,7 @@ function appScript(socket: string, claims: string): string {
   return `
     const { RpcClient, appLink } = require(${JSON.stringify(COMM)});
     (async () => {
-      const rpc = await RpcClient.connect(appLink, { path: ${JSON.stringify(socket)} }, { peerName: 'test-app' });
+      const rpc = await RpcClient.connect(appLink, { path: ${JSON.stringify(socket)} }, { peerName: 'test-app', onPush: () => {} });
       try {
         const reply = await rpc.call({ registerApp: { pid: process.pid, uid: process.getuid(), gid: process.getgid(), procname: 'shop', bitsPerLong: 64, tracerVersion: '0.1.0',
           events: [{ provider: 'shop', name: 'checkout', loglevel: 6, fields: [{ name: 'amount', type: 'double' }, { name: 'sku', type: 'string' }] }], ${claims} } });
@@ -44,7 +44,7 @@ describe('e2e: app registration on apps.sock', function () {
     expect(line).to.match(/^registered \d+$/);
     const { apps } = t.json(['list', '-u']);
     expect(apps).to.deep.equal([
-      { pid: child.pid, uid: process.getuid!(), procname: 'shop', events: [{ name: 'shop:checkout', loglevel: 6, fields: [{ name: 'amount', type: 'double' }, { name: 'sku', type: 'string' }] }] },
+      { pid: child.pid, uid: process.getuid!(), procname: 'shop', threadId: 0, events: [{ name: 'shop:checkout', loglevel: 6, fields: [{ name: 'amount', type: 'double' }, { name: 'sku', type: 'string' }] }] },
     ]);
     expect(t.ok(['list', '-u'])).to.equal(
       `UST events:\n-------------\n\nPID: ${child.pid} - Name: shop\n      shop:checkout (loglevel: TRACE_INFO) (type: tracepoint)\n        field: amount (double)\n        field: sku (string)\n`,

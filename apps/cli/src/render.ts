@@ -43,6 +43,13 @@ function trackerLine(t: tstrace.client.IPidTracker | undefined): string {
   return t.pids?.length ? t.pids.join(', ') : 'none';
 }
 
+function bufferLine(b: tstrace.client.IBufferInfo): string {
+  const who = b.owner === 'pid' ? `pid ${b.id} (${b.procname})` : `uid ${b.id}`;
+  const streams = b.streamPaths?.length ?? 0;
+  const events = b.events?.length ?? 0;
+  return `${who}: ${b.directory} (${streams} stream${streams === 1 ? '' : 's'}, ${events} event id${events === 1 ? '' : 's'})`;
+}
+
 /** One session in detail, as `lttng list SESSION` prints it. */
 export function renderSession(info: SessionInfo, only?: { domain?: number; channel?: string }): string {
   const c = info.config!;
@@ -73,6 +80,11 @@ export function renderSession(info: SessionInfo, only?: { domain?: number; chann
       lines.push('', '    Recording event rules:');
       if (!ch.events?.length) lines.push('      None');
       for (const e of ch.events ?? []) lines.push(`      ${eventLine(e)}`);
+      if (domain === Domain.USERSPACE) {
+        const sets = (info.buffers ?? []).filter((b: tstrace.client.IBufferInfo) => b.channel === ch.name);
+        if (sets.length) lines.push('', '    Buffers:');
+        for (const b of sets) lines.push(`      ${bufferLine(b)}`);
+      }
       lines.push('');
     }
   }
@@ -84,7 +96,7 @@ export function renderApps(apps: tstrace.client.AppInfo.$Properties[]): string {
   const lines = ['UST events:', '-------------'];
   if (apps.length === 0) lines.push('None');
   for (const a of apps) {
-    lines.push('', `PID: ${a.pid} - Name: ${a.procname}`);
+    lines.push('', `PID: ${a.pid} - Name: ${a.procname}${a.threadId ? ` - Thread: ${a.threadId}` : ''}`);
     for (const e of a.events ?? []) {
       lines.push(`      ${e.name} (loglevel: ${loglevelName(e.loglevel ?? 0)}) (type: tracepoint)`);
       for (const f of e.fields ?? []) lines.push(`        field: ${f.name} (${f.type})`);
