@@ -1,270 +1,469 @@
 /**
- * Registration with the session daemons and the state they push. Connects to the global and
- * the per-user daemon's apps.sock, registers this thread's events, maps the status page, and
- * applies each AppState (maps stream files, builds routes, acks). Never blocks the event loop,
- * never throws into the app, never keeps the process alive, retries at most once a second.
+ * This thread's tracer: its events, and its links to the session daemons (docs/USERSPACE.md,
+ * "App link" and "Tracer"). Each link connects to one apps.sock, registers the events, maps the
+ * status page, applies every AppState the daemon pushes (maps stream files, builds routes,
+ * acks). It never blocks the event loop, never throws into the app, never keeps the process
+ * alive, and retries at most once a second, so a missing, refusing or stale daemon costs nothing.
  */
 import { appLink, RpcClient, tstrace } from '@tstrace/comm';
 import { globalRunDir, runDirPaths, userRunDir } from '@tstrace/ctl';
 import { mapFile, unmapFile } from '@tstrace/native';
 import { StreamWriter } from '@tstrace/ringbuffer';
 import * as fs from 'node:fs';
-import { threadId } from 'node:worker_threads';
-import { compileFilter } from './filter';
-import { Route, setContextSource, Tracepoint } from './tracepoint';
+import * as path from 'node:path';
+import { compileFilters } from './filter';
+import { checkName, Field } from './fields';
+import { contextBytes, identity } from './identity';
+import { CompiledFilter, NO_STATUS, Route, Tracepoint } from './tracepoint';
 
-type AppClient = RpcClient<tstrace.app.Request.$Properties, tstrace.app.Reply.$Properties>;
-const RETRY_MS = 1000;
-const TRACER_VERSION = '0.1.0';
-const STATUS_PAGE_SIZE = 65536;
+type AppReply = tstrace.app.Reply.$Properties;
+type AppClient = RpcClient<tstrace.app.Request.$Properties, AppReply>;
 
-/** The kernel's id of this thread (vtid), from /proc/thread-self. */
-function kernelTid(): number {
-  try {
-    return Number(fs.readlinkSync('/proc/thread-self').split('/')[2]) || process.pid;
-  } catch {
-    return process.pid;
-  }
+export const TRACER_VERSION: string = (require('../../package.json') as { version: string }).version;
+
+export interface TracerOptions {
+  /** The apps.sock paths to register with (default: the global and the per-user daemon's). */
+  sockets?: () => string[];
+  /** Least time between two connection attempts to one daemon (ms). */
+  retryMs?: number;
+  /** Deadline of connect + handshake (ms): a stale daemon never hangs the app longer. */
+  connectTimeoutMs?: number;
+  /** Deadline of each request (ms). */
+  callTimeoutMs?: number;
 }
 
-function processName(): string {
-  try {
-    return fs.readFileSync('/proc/self/comm', 'utf8').trim().slice(0, 16);
-  } catch {
-    return process.title.slice(0, 16);
-  }
+/** The sockets of the global daemon ($TSTRACE_RUNDIR or /var/run/tstrace) and the user's ($TSTRACE_HOME/.tstrace), once each. */
+export function defaultSockets(env: NodeJS.ProcessEnv = process.env): string[] {
+  const all = [runDirPaths(globalRunDir(env)).appsSocket, runDirPaths(userRunDir(env)).appsSocket].map((p) => path.resolve(p));
+  return [...new Set(all)];
 }
 
-const identity = { pid: process.pid, tid: kernelTid(), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, procname: processName() };
-const procnameBytes = Buffer.alloc(17);
-procnameBytes.write(identity.procname, 'utf8');
-const CONTEXTS: Record<string, { size: number; write: (view: DataView, bytes: Uint8Array, at: number) => number; value: string | number }> = {
-  vpid: { size: 4, write: (v, _b, at) => (v.setInt32(at, identity.pid, true), at + 4), value: identity.pid },
-  vtid: { size: 4, write: (v, _b, at) => (v.setInt32(at, identity.tid, true), at + 4), value: identity.tid },
-  vuid: { size: 4, write: (v, _b, at) => (v.setUint32(at, identity.uid, true), at + 4), value: identity.uid },
-  vgid: { size: 4, write: (v, _b, at) => (v.setUint32(at, identity.gid, true), at + 4), value: identity.gid },
-  procname: { size: 17, write: (_v, b, at) => (b.set(procnameBytes, at), at + 17), value: identity.procname },
-};
-setContextSource((name) => CONTEXTS[name]?.value);
-
-function contextWriter(names: string[]): Pick<Route, 'contextSize' | 'writeContext'> {
-  const parts = names.map((n) => {
-    const c = CONTEXTS[n];
-    if (!c) throw new Error(`unknown context "${n}"`);
-    return c;
-  });
-  const size = parts.reduce((s, p) => s + p.size, 0);
-  if (parts.length === 1) return { contextSize: size, writeContext: parts[0].write };
-  return {
-    contextSize: size,
-    writeContext: (view, bytes, at) => {
-      let p = at;
-      for (const part of parts) p = part.write(view, bytes, p);
-      return p;
-    },
-  };
+function eventDecl(tp: Tracepoint): tstrace.app.IEventDecl {
+  return { provider: tp.provider, name: tp.name, loglevel: tp.loglevel, fields: tp.fields.map((f) => ({ name: f.name, type: f.type })) };
 }
 
-function eventDecl(tp: Tracepoint<any>): tstrace.app.EventDecl.$Properties {
-  return { provider: tp.provider, name: tp.name, loglevel: tp.loglevel, fields: tp.fields.map((f: { name: string; type: string }) => ({ name: f.name, type: f.type })) };
-}
+type LinkState = 'idle' | 'connecting' | 'registered';
 
-/** One daemon: its connection, status page, and the routes its sessions ask for. */
+/** One daemon: the connection, the status page, and the routes its sessions ask for. */
 class DaemonLink {
-  client: AppClient | undefined;
-  page: Uint8Array | undefined;
-  private pageBuffer: ArrayBuffer | undefined;
-  routes = new Map<number, Route[]>();
+  state: LinkState = 'idle';
+  /** False until the first attempt ends; `ready()` waits for that. */
+  settled = false;
+  client: AppClient | null = null;
+  page: Uint8Array | null = null;
+  private pageBuffer: ArrayBuffer | null = null;
+  /** Events sent to this daemon so far (RegisterApp, then RegisterEvents). */
+  sent = 0;
+  /** Routes of each event (by index) for this daemon. */
+  routes: Route[][] = [];
   private writers = new Map<string, StreamWriter>();
-  registered = false;
-  private timer: NodeJS.Timeout | undefined;
-  /** Resolves when the first attempt is over, whatever its outcome. */
-  readonly firstAttempt: Promise<void>;
-  private settleFirst!: () => void;
+  private lastAttempt = -Infinity;
+  private timer: NodeJS.Timeout | null = null;
+  /** Connection attempts made (tests). */
+  attempts = 0;
+  stopped = false;
 
   constructor(
     readonly socket: string,
     private readonly tracer: Tracer,
-  ) {
-    this.firstAttempt = new Promise((resolve) => (this.settleFirst = resolve));
-  }
+  ) {}
 
-  start(): void {
-    void this.attempt();
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => void this.attempt(), RETRY_MS);
+  schedule(): void {
+    if (this.stopped || this.timer || this.state !== 'idle') return;
+    const delay = Math.max(0, this.lastAttempt + this.tracer.retryMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.attempt();
+    }, delay);
     this.timer.unref();
   }
 
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.client?.close();
+  }
+
   private async attempt(): Promise<void> {
+    if (this.stopped || this.state !== 'idle') return;
+    this.state = 'connecting';
+    this.lastAttempt = Date.now();
+    this.attempts++;
+    let client: AppClient;
     try {
       if (!fs.existsSync(this.socket)) throw new Error('no daemon');
-      const client = await RpcClient.connect(appLink, { path: this.socket }, { peerName: `tstrace-ust ${identity.procname}`, connectTimeoutMs: 2000, callTimeoutMs: 5000, onPush: (reply) => this.onPush(reply as tstrace.app.Reply.$Properties) });
-      client.unref();
-      this.client = client;
-      client.onClose(() => this.lost());
-      const reply = await client.call({ registerApp: { pid: identity.pid, ppid: process.ppid, uid: identity.uid, gid: identity.gid, procname: identity.procname, bitsPerLong: 64, tracerVersion: TRACER_VERSION, threadId, tid: identity.tid, events: this.tracer.events.map(eventDecl) } });
-      const reg = reply.registered;
-      if (!reg?.statusPage) throw new Error('registration reply without a status page');
-      const fd = fs.openSync(reg.statusPage, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
-      try {
-        this.pageBuffer = mapFile(fd, reg.statusPageSize || STATUS_PAGE_SIZE);
-      } finally {
-        fs.closeSync(fd);
-      }
-      this.page = new Uint8Array(this.pageBuffer);
-      this.registered = true;
-      this.tracer.relink();
+      client = await RpcClient.connect(appLink, { path: this.socket }, {
+        peerName: `tstrace-ust ${TRACER_VERSION} ${identity().procname}`,
+        connectTimeoutMs: this.tracer.connectTimeoutMs,
+        callTimeoutMs: this.tracer.callTimeoutMs,
+        onPush: (reply) => this.onPush(reply as AppReply),
+      });
     } catch {
-      this.lost();
-    } finally {
-      this.settleFirst();
+      this.state = 'idle';
+      this.settle();
+      this.schedule();
+      return;
     }
-  }
-
-  /** Events defined after registration. */
-  addEvents(events: Tracepoint<any>[]): void {
-    if (!this.registered || !this.client) return;
-    this.client.call({ registerEvents: { events: events.map(eventDecl) } }).catch(() => this.client?.close());
-  }
-
-  private onPush(reply: tstrace.app.Reply.$Properties): void {
-    const state = reply.appState;
-    if (!state || !this.client) return;
-    let error = '';
+    client.unref();
+    this.client = client;
+    client.onClose(() => this.lost(client));
+    if (this.stopped) {
+      client.close();
+      return;
+    }
+    const id = identity();
+    const count = this.tracer.events.length;
+    let reply: AppReply;
     try {
-      this.apply(state);
-    } catch (err) {
-      error = (err as Error).message;
+      reply = await client.call({
+        registerApp: {
+          pid: id.vpid, ppid: id.ppid, uid: id.vuid, gid: id.vgid, procname: id.procname, bitsPerLong: 64,
+          tracerVersion: TRACER_VERSION, threadId: id.threadId, tid: id.vtid,
+          events: this.tracer.events.slice(0, count).map(eventDecl),
+        },
+      });
+      if (this.client !== client) return;
+      this.mapPage(reply.registered);
+    } catch {
+      client.close(); // -> lost(): retry later
+      return;
     }
+    this.sent = count;
+    this.state = 'registered';
     this.tracer.relink();
-    this.client.call({ ackState: { generation: state.generation ?? 0, error } }).catch(() => undefined);
+    this.tracer.flushEvents();
+    // Settled once the first AppState (which follows Registered) is applied and acked.
   }
 
-  private apply(state: tstrace.app.AppState.$Properties): void {
-    const channels = new Map<number, { writer: StreamWriter; context: Pick<Route, 'contextSize' | 'writeContext'> }>();
-    const keep = new Set<string>();
-    for (const ch of state.channels ?? []) {
-      const streams = ch.streamPaths ?? [];
-      if (streams.length === 0) continue;
-      const path = streams[(identity.pid + threadId) % streams.length];
-      keep.add(path);
-      let writer = this.writers.get(path);
-      if (!writer) {
-        writer = StreamWriter.open(path);
-        this.writers.set(path, writer);
-      }
-      channels.set(ch.key ?? 0, { writer, context: contextWriter(ch.contexts ?? []) });
+  private mapPage(reg: tstrace.app.IRegistered | null | undefined): void {
+    if (!reg?.statusPage) throw new Error('Registered without a status page');
+    const fd = fs.openSync(reg.statusPage, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+    try {
+      const size = Math.min(reg.statusPageSize || Infinity, fs.fstatSync(fd).size);
+      if (!(size > 0)) throw new Error(`status page ${reg.statusPage} is empty`);
+      this.pageBuffer = mapFile(fd, size);
+    } finally {
+      fs.closeSync(fd);
     }
-    const routes = new Map<number, Route[]>();
+    this.page = new Uint8Array(this.pageBuffer);
+  }
+
+  /** The connection closed (daemon gone, or we gave up): forget everything, try again later. */
+  private lost(client: AppClient): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.state = 'idle';
+    this.sent = 0;
+    this.routes = [];
+    const writers = this.writers;
+    this.writers = new Map();
+    const pageBuffer = this.pageBuffer;
+    this.page = null;
+    this.pageBuffer = null;
+    // Nothing points at the page or the streams after this, and no emit can be running (this
+    // thread is here): unmapping now is safe.
+    this.tracer.relink();
+    for (const w of writers.values()) w.close();
+    if (pageBuffer) unmapFile(pageBuffer);
+    this.settle();
+    this.schedule();
+  }
+
+  private settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.tracer.settle();
+  }
+
+  /** Sends the events defined since the last registration or flush. */
+  flush(): void {
+    const client = this.client;
+    if (!client || this.state !== 'registered' || this.sent >= this.tracer.events.length) return;
+    const events = this.tracer.events.slice(this.sent).map(eventDecl);
+    this.sent = this.tracer.events.length;
+    client.call({ registerEvents: { events } }).catch(() => client.close());
+  }
+
+  private onPush(reply: AppReply): void {
+    const client = this.client;
+    if (!client || !reply.appState) return;
+    const state = reply.appState;
+    const errors = this.apply(state);
+    const done = () => {
+      // The daemon sets the status bytes before it answers the ack.
+      this.tracer.refreshCombined();
+      this.settle();
+    };
+    client.call({ ackState: { generation: state.generation, error: errors.join('; ') } }).then(done, done);
+  }
+
+  /** Maps what is new, builds the routes, unmaps what is gone. Returns what could not be done. */
+  private apply(state: tstrace.app.IAppState): string[] {
+    const errors: string[] = [];
+    const id = identity();
+    const writers = new Map<string, StreamWriter>();
+    const channels = new Map<number, { writer: StreamWriter; context: Uint8Array }>();
+    const failed = new Set<number>();
+    for (const ch of state.channels ?? []) {
+      const key = ch.key ?? 0;
+      const where = `channel ${ch.channel} of session ${ch.session}`;
+      try {
+        const paths = ch.streamPaths ?? [];
+        if (paths.length === 0) throw new Error('no stream');
+        const file = paths[(id.vpid + id.threadId) % paths.length];
+        const context = contextBytes(ch.contexts ?? []);
+        let writer = writers.get(file) ?? this.writers.get(file);
+        writer ??= StreamWriter.open(file);
+        writers.set(file, writer);
+        channels.set(key, { writer, context });
+      } catch (err) {
+        failed.add(key);
+        errors.push(`${where}: ${(err as Error).message}`);
+      }
+    }
+    const routes: Route[][] = [];
     for (const r of state.routes ?? []) {
-      const ch = channels.get(r.channelKey ?? 0);
-      if (!ch) continue;
-      const event = r.event ?? 0;
-      const list = routes.get(event) ?? [];
-      list.push({ writer: ch.writer, eventId: r.eventId ?? 0, ...ch.context, filters: (r.filters ?? []).map(compileFilter) });
-      routes.set(event, list);
+      const key = r.channelKey ?? 0;
+      const ch = channels.get(key);
+      const tp = this.tracer.events[r.event ?? 0];
+      if (!ch || !tp) {
+        if (!failed.has(key)) errors.push(!tp ? `route to unknown event ${r.event}` : `route to unknown channel key ${key}`);
+        continue;
+      }
+      let filter: CompiledFilter | null = null;
+      if (r.filters && r.filters.length > 0) {
+        try {
+          filter = this.tracer.filterFor(tp, r.filters);
+        } catch (err) {
+          errors.push(`filter of ${tp.fullName}: ${(err as Error).message}`);
+          continue;
+        }
+      }
+      (routes[tp.index] ??= []).push(new Route(NO_STATUS, 0, ch.writer, r.eventId ?? 0, ch.context, ch.context.length, filter));
     }
     this.routes = routes;
-    for (const [path, writer] of this.writers) {
-      if (keep.has(path)) continue;
-      this.writers.delete(path);
-      this.tracer.retire(writer);
-    }
-  }
-
-  private lost(): void {
-    const hadPage = this.registered;
-    this.registered = false;
-    this.client?.close();
-    this.client = undefined;
-    this.routes = new Map();
-    for (const writer of this.writers.values()) this.tracer.retire(writer);
-    this.writers.clear();
-    if (hadPage) this.tracer.relink();
-    if (this.pageBuffer) {
-      const buffer = this.pageBuffer;
-      this.page = undefined;
-      this.pageBuffer = undefined;
-      // Tracepoints no longer point at the page (relink above); unmap it once nothing can read it.
-      setImmediate(() => unmapFile(buffer));
-    }
-    clearTimeout(this.timer);
-    this.schedule();
+    const old = this.writers;
+    this.writers = writers;
+    this.tracer.relink();
+    for (const [file, w] of old) if (!writers.has(file)) w.close();
+    return errors;
   }
 }
 
-/** This thread's tracer: its events and its links to the daemons. */
+/**
+ * The events of one thread and its daemon links. Status rule: with one registered daemon each
+ * event reads that daemon's page directly (the daemon flips bytes; no event loop involved);
+ * with none, a page of zeros; with two at once, a private page holding the OR of both,
+ * recomputed on every AppState from either and after each ack (the daemon sets bytes before it
+ * answers the ack), while each route still checks its own daemon's byte before writing.
+ */
 export class Tracer {
-  readonly events: Tracepoint<any>[] = [];
-  private readonly links: DaemonLink[] = [];
-  private combined: Uint8Array = new Uint8Array(STATUS_PAGE_SIZE);
-  private readonly none: Uint8Array = new Uint8Array(STATUS_PAGE_SIZE);
+  readonly events: Tracepoint[] = [];
+  private readonly byName = new Map<string, Tracepoint>();
+  private links: DaemonLink[] = [];
+  private combined: Uint8Array | null = null;
   private started = false;
+  private stopped = false;
+  private flushQueued = false;
+  private readonly waiters = new Set<() => void>();
+  private readonly sockets: () => string[];
+  readonly retryMs: number;
+  readonly connectTimeoutMs: number;
+  readonly callTimeoutMs: number;
 
-  add(tp: Tracepoint<any>): void {
-    if (this.events.some((e) => e.fullName === tp.fullName)) throw new Error(`event ${tp.fullName} is already defined`);
-    if (this.events.length >= STATUS_PAGE_SIZE) throw new Error(`at most ${STATUS_PAGE_SIZE} events per thread`);
-    tp.index = this.events.length;
-    tp.status = this.none;
-    this.events.push(tp);
-    for (const link of this.links) link.addEvents([tp]);
-    this.relink();
-  }
-
-  start(): void {
-    if (this.started) return;
-    this.started = true;
-    const sockets = new Set([runDirPaths(globalRunDir()).appsSocket, runDirPaths(userRunDir()).appsSocket]);
-    for (const socket of sockets) {
-      const link = new DaemonLink(socket, this);
-      this.links.push(link);
-      link.start();
-    }
-  }
-
-  /** Resolves once every daemon has been tried (registered or not), or after `timeoutMs`. */
-  ready(timeoutMs: number): Promise<void> {
-    this.start();
-    const all = Promise.all(this.links.map((l) => l.firstAttempt)).then(() => undefined);
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-      void all.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  constructor(options: TracerOptions = {}) {
+    this.sockets = options.sockets ?? (() => defaultSockets());
+    this.retryMs = options.retryMs ?? 1000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+    this.callTimeoutMs = options.callTimeoutMs ?? 5000;
   }
 
   /**
-   * Points every tracepoint at the status it must read and the routes it must write. With one
-   * registered daemon that is its page itself (the daemon flips bytes without our event loop);
-   * with two, a private array holding the OR of both pages, refreshed on each of their states.
+   * Defines an event (or returns the same one again for the same name and fields). Throws on
+   * bad names, a bad log level, duplicate fields, or a name reused with other fields.
    */
-  relink(): void {
-    const live = this.links.filter((l) => l.registered && l.page);
-    let status: Uint8Array = this.none;
-    if (live.length === 1) status = live[0].page!;
-    else if (live.length > 1) {
-      this.combined = new Uint8Array(STATUS_PAGE_SIZE);
-      for (const l of live) for (let i = 0; i < this.events.length; i++) this.combined[i] |= l.page![i];
-      status = this.combined;
+  define<A extends unknown[]>(provider: string, name: string, fields: readonly Field<unknown>[], loglevel: number): Tracepoint<A> {
+    checkName(provider, 'provider');
+    checkName(name, 'event');
+    if (!Number.isInteger(loglevel) || loglevel < 0 || loglevel > 14) throw new RangeError(`event ${provider}:${name}: log level ${loglevel} is not one of LTTng's 0 (TRACE_EMERG) .. 14 (TRACE_DEBUG)`);
+    if (!Array.isArray(fields)) throw new TypeError(`event ${provider}:${name}: the fields must be an array`);
+    const seen = new Set<string>();
+    for (const f of fields) {
+      if (!f || typeof f.name !== 'string' || typeof f.type !== 'string' || !f.codec) throw new TypeError(`event ${provider}:${name}: every field must be made by a field constructor (u32('x'), string('s'), ...)`);
+      if (seen.has(f.name)) throw new TypeError(`event ${provider}:${name}: field "${f.name}" is defined twice`);
+      seen.add(f.name);
     }
-    for (const tp of this.events) {
-      tp.status = status;
-      const routes: Route[] = [];
-      for (const l of live) routes.push(...(l.routes.get(tp.index) ?? []));
-      tp.routes = routes;
+    const full = `${provider}:${name}`;
+    const known = this.byName.get(full);
+    if (known) {
+      const same = known.loglevel === loglevel && known.fields.length === fields.length && known.fields.every((f, i) => f.name === fields[i].name && f.type === fields[i].type);
+      if (!same) throw new Error(`event ${full} is already defined with other fields or another log level`);
+      return known as unknown as Tracepoint<A>;
+    }
+    if (this.events.length >= 65536) throw new RangeError('at most 65536 events per thread');
+    const tp = new Tracepoint(provider, name, [...fields], loglevel);
+    tp.index = this.events.length;
+    this.events.push(tp);
+    this.byName.set(full, tp);
+    this.linkEvent(tp, this.liveStatus());
+    this.start();
+    this.queueFlush();
+    return tp as unknown as Tracepoint<A>;
+  }
+
+  /** Starts registering (once): done by the first event defined, or by ready(). */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    let sockets: string[] = [];
+    try {
+      sockets = [...new Set(this.sockets())];
+    } catch {
+      // no usable path: trace nothing
+    }
+    this.links = sockets.map((s) => new DaemonLink(s, this));
+    for (const link of this.links) link.schedule();
+    this.settle();
+  }
+
+  /** Closes every link and registers no more, for good (tests; an app never needs it). */
+  stop(): void {
+    this.stopped = true;
+    for (const link of this.links) link.stop();
+    this.settle();
+  }
+
+  /** Daemon links, for tests. */
+  get daemonLinks(): readonly { socket: string; state: LinkState; attempts: number; client: unknown }[] {
+    return this.links;
+  }
+
+  /**
+   * Resolves when each daemon has been tried: registered and its first state applied, or found
+   * absent/refusing; or after `timeoutMs` (negative: no limit). Never rejects. While waiting, a
+   * timer keeps the process alive.
+   */
+  ready(timeoutMs: number): Promise<void> {
+    this.start();
+    if (this.isSettled() || timeoutMs === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      this.waiters.add(done);
+      if (timeoutMs > 0 && Number.isFinite(timeoutMs)) timer = setTimeout(done, timeoutMs);
+      else timer = setInterval(() => undefined, 1 << 30); // keeps the process alive with no limit
+    });
+  }
+
+  private isSettled(): boolean {
+    return this.stopped || this.links.every((l) => l.settled);
+  }
+
+  /** @internal A link finished an attempt. */
+  settle(): void {
+    if (!this.isSettled()) return;
+    for (const w of [...this.waiters]) w();
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flushEvents();
+    });
+  }
+
+  /** @internal Sends events defined since each link's registration. */
+  flushEvents(): void {
+    for (const link of this.links) link.flush();
+  }
+
+  private readonly filterCache = new WeakMap<Tracepoint, Map<string, CompiledFilter>>();
+
+  /** @internal The compiled OR of a route's filters, cached per event. */
+  filterFor(tp: Tracepoint, filters: string[]): CompiledFilter {
+    let cache = this.filterCache.get(tp);
+    if (!cache) this.filterCache.set(tp, (cache = new Map()));
+    const key = JSON.stringify(filters);
+    let f = cache.get(key);
+    if (!f) {
+      f = compileFilters(filters, tp.fields.map((x) => ({ name: x.name, info: x.codec.info })), identity());
+      cache.set(key, f);
+    }
+    return f;
+  }
+
+  /** The status page every event reads now (see the class comment). */
+  private liveStatus(): Uint8Array {
+    const live = this.links.filter((l) => l.state === 'registered' && l.page);
+    if (live.length === 0) {
+      this.combined = null;
+      return NO_STATUS;
+    }
+    if (live.length === 1) {
+      this.combined = null;
+      return live[0].page!;
+    }
+    const size = Math.max(...live.map((l) => l.page!.length));
+    if (!this.combined || this.combined.length !== size) this.combined = new Uint8Array(new ArrayBuffer(size));
+    this.fillCombined(live);
+    return this.combined;
+  }
+
+  private fillCombined(live: DaemonLink[]): void {
+    const c = this.combined!;
+    const n = Math.min(this.events.length, c.length);
+    for (let i = 0; i < n; i++) {
+      let v = 0;
+      for (const l of live) if (i < l.page!.length) v |= l.page![i];
+      c[i] = v;
     }
   }
 
-  /** Unmaps a stream once no route uses it; after the current turn, so no emit is mid-write. */
-  retire(writer: StreamWriter): void {
-    setImmediate(() => writer.close());
+  /** @internal Recomputes the OR page when two daemons are registered. */
+  refreshCombined(): void {
+    if (!this.combined) return;
+    const live = this.links.filter((l) => l.state === 'registered' && l.page);
+    if (live.length > 1) this.fillCombined(live);
+  }
+
+  private linkEvent(tp: Tracepoint, status: Uint8Array): void {
+    if (status !== NO_STATUS && tp.index < status.length) {
+      tp.status = status;
+      tp.slot = tp.index;
+    } else {
+      tp.status = NO_STATUS;
+      tp.slot = 0;
+    }
+    const routes: Route[] = [];
+    for (const link of this.links) {
+      const mine = link.routes[tp.index];
+      if (!mine) continue;
+      const page = link.state === 'registered' ? link.page : null;
+      for (const r of mine) {
+        if (page && tp.index < page.length) {
+          r.status = page;
+          r.slot = tp.index;
+        } else {
+          r.status = NO_STATUS;
+          r.slot = 0;
+        }
+        routes.push(r);
+      }
+    }
+    tp.routes = routes;
+    tp.filtered = routes.some((r) => r.filter !== null);
+  }
+
+  /** @internal Points every event at the status it must read and the routes it must write. */
+  relink(): void {
+    const status = this.liveStatus();
+    for (const tp of this.events) this.linkEvent(tp, status);
   }
 }
-
-export const tracer = new Tracer();

@@ -1,210 +1,434 @@
 /**
- * Providers and tracepoints: what an app defines, and the emit path. The emit path reads the
- * event's status byte, and only when it is set serializes the arguments into each routed
- * channel's stream: no allocation per event when no filter applies, no system call ever.
+ * Tracepoints: what an app defines, and the emit path. `enabled` is one byte read from the
+ * status page. `emit` serializes its arguments straight into each routed channel's stream
+ * (size computed exactly first, then reserve, write in place, commit): no allocation, no
+ * system call, no rest parameter up to 8 fields.
  */
-import { StreamWriter } from '@tstrace/ringbuffer';
-import { Field } from './fields';
-import { CompiledFilter, FilterScope } from './filter';
+import type { StreamWriter } from '@tstrace/ringbuffer';
+import { Codec, scratch } from './codec';
+import type { Field } from './fields';
 
-export const LogLevel = {
-  EMERG: 0,
-  ALERT: 1,
-  CRIT: 2,
-  ERR: 3,
-  WARNING: 4,
-  NOTICE: 5,
-  INFO: 6,
-  DEBUG_SYSTEM: 7,
-  DEBUG_PROGRAM: 8,
-  DEBUG_PROCESS: 9,
-  DEBUG_MODULE: 10,
-  DEBUG_UNIT: 11,
-  DEBUG_FUNCTION: 12,
-  DEBUG_LINE: 13,
-  DEBUG: 14,
-} as const;
-export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
+/** A compiled filter (or the OR of several): true = record. Never throws. */
+export type CompiledFilter = (args: readonly unknown[]) => boolean;
 
-/** The emit arguments of a field list: one value per field, each of its field's type. */
-export type FieldValues<F extends readonly Field<any>[]> = { [K in keyof F]: F[K] extends Field<infer T> ? T : never };
-
-/** Where one enabled event goes: a channel's stream, its CTF id, its contexts and filters. */
-export interface Route {
-  writer: StreamWriter;
-  eventId: number;
-  /** Bytes of the channel's event context, and the function writing it. */
-  contextSize: number;
-  writeContext: (view: DataView, bytes: Uint8Array, at: number) => number;
-  /** OR of the filters; empty = always. */
-  filters: CompiledFilter[];
+/**
+ * Where one event goes for one daemon: a channel's stream, the CTF event id, the channel's event
+ * context (constant for a thread, so kept as bytes), the filters. All routes have this one shape.
+ */
+export class Route {
+  constructor(
+    /** The status page of the daemon that asked for this route, and the event's byte in it. */
+    public status: Uint8Array,
+    public slot: number,
+    readonly writer: StreamWriter,
+    readonly id: number,
+    readonly context: Uint8Array,
+    readonly contextSize: number,
+    readonly filter: CompiledFilter | null,
+  ) {}
 }
 
-/** Each tracepoint keeps its status page and index, so the disabled check is one byte read. */
-export class Tracepoint<F extends readonly Field<any>[]> {
-  /** Status page (or a private array) and this event's byte in it. Set by the registration. */
-  status: Uint8Array = new Uint8Array(1);
-  index = 0;
-  routes: Route[] = [];
-  readonly fullName: string;
-  readonly fieldIndex: ReadonlyMap<string, number>;
-  /** Writes the event; typed by the field list, e.g. emit(id: bigint | number, latency: number, path: string). */
-  readonly emit: (...args: FieldValues<F>) => void;
+/** Status of an event no daemon knows: a private page of zeros (never written). */
+export const NO_STATUS = new Uint8Array(new ArrayBuffer(4096));
+const NO_ROUTES: Route[] = [];
+const NO_ARGS: readonly unknown[] = [];
+
+/** The emit arguments of a field list: one value per field, of that field's type. */
+export type EmitArgs<F extends readonly Field<any>[]> = { -readonly [K in keyof F]: F[K] extends Field<infer T> ? T : never };
+
+/**
+ * One event of the app (LTTng's tracepoint). The hot-path idiom is
+ * `if (tp.enabled) tp.emit(...)`: when the event is disabled that costs one byte read and a
+ * branch, and the arguments are not even computed.
+ */
+export class Tracepoint<A extends unknown[] = unknown[]> {
+  /** @internal The status page this event reads (the daemon's, or a private one) and its byte. */
+  status: Uint8Array = NO_STATUS;
+  /** @internal */
+  slot = 0;
+  /** @internal Where to write, one route per (daemon, channel) that records the event. */
+  routes: Route[] = NO_ROUTES;
+  /** @internal Some route has a filter: emit keeps its arguments in `args` for it. */
+  filtered = false;
+  /** @internal Position of the event in this thread's registration order (its status byte). */
+  index = -1;
+  /** @internal Scratch for filters: the arguments of the emit under way. */
+  readonly args: unknown[];
+  /** @internal */
+  readonly codecs: readonly Codec[];
+  /** @internal Bytes of the fixed-size fields together. */
+  readonly fixedSize: number;
 
   constructor(
     readonly provider: string,
     readonly name: string,
-    readonly fields: F,
-    readonly loglevel: LogLevel,
+    readonly fields: readonly Field<unknown>[],
+    readonly loglevel: number,
   ) {
-    this.fullName = `${provider}:${name}`;
-    this.fieldIndex = new Map(fields.map((f, i) => [f.name, i]));
-    this.emit = makeEmit(this) as (...args: FieldValues<F>) => void;
+    this.codecs = fields.map((f) => f.codec);
+    this.fixedSize = this.codecs.reduce((s, c) => s + c.fixed, 0);
+    this.args = new Array<unknown>(fields.length).fill(undefined);
+    (this as { emit: unknown }).emit = makeEmit(this);
   }
 
-  /** True when a session records this event for this app: one byte read. Guard hot calls with it. */
+  /** `provider:name`, as sessions select it. */
+  get fullName(): string {
+    return `${this.provider}:${this.name}`;
+  }
+
+  /** True when some session records this event for this thread. One byte read: test it before computing arguments. */
   get enabled(): boolean {
-    return this.status[this.index] !== 0;
+    return this.status[this.slot] !== 0;
   }
 }
 
-/** Scope handed to filters; built only when a route has filters. */
-class Scope implements FilterScope {
-  constructor(
-    readonly fieldIndex: ReadonlyMap<string, number>,
-    readonly args: ArrayLike<unknown>,
-    readonly context: (name: string) => string | number | undefined,
-  ) {}
+export interface Tracepoint<A extends unknown[]> {
+  /**
+   * Records the event with one value per field, in order (typed by the field list). Does
+   * nothing when disabled; never throws; an event that finds its buffer full is dropped and
+   * counted in the buffer.
+   */
+  emit(...args: A): void;
 }
 
-let contextValue: (name: string) => string | number | undefined = () => undefined;
-/** Set by the registration: the values of $ctx.vpid, $ctx.vtid, $ctx.procname, ... */
-export function setContextSource(source: (name: string) => string | number | undefined): void {
-  contextValue = source;
-}
-
-function passes(route: Route, tp: Tracepoint<any>, args: ArrayLike<unknown>): boolean {
-  const scope = new Scope(tp.fieldIndex, args, contextValue);
-  for (const f of route.filters) if (f(scope)) return true;
-  return false;
-}
-
-/** Writes one event into one route; sizes are computed before reserving, exactly. */
-function writeRoute(route: Route, fields: readonly Field<any>[], args: ArrayLike<unknown>): void {
-  let size = route.contextSize;
-  for (let i = 0; i < fields.length; i++) size += fields[i].size(args[i]);
-  const w = route.writer;
-  const at = w.reserve(route.eventId, size);
-  if (at < 0) return;
-  const total = w.lastSize;
-  const view = w.view;
-  const bytes = w.bytes;
-  let p = route.contextSize === 0 ? at : route.writeContext(view, bytes, at);
-  for (let i = 0; i < fields.length; i++) p = fields[i].write(view, bytes, p, args[i]);
-  w.commit(at, total);
+function copyContext(bytes: Uint8Array, o: number, context: Uint8Array): number {
+  const n = context.length;
+  for (let i = 0; i < n; i++) bytes[o + i] = context[i];
+  return o + n;
 }
 
 /**
- * Builds the emit function of a tracepoint. Arities 0–4 get fixed-parameter closures whose
- * common case (one route, no filter) writes with no array and no allocation; larger arities
- * use a rest parameter.
+ * Builds the emit function of a tracepoint: one fixed-arity closure per field count up to 8
+ * (the eight cases are the same code, unrolled; keep them identical), a rest parameter beyond.
  */
 function makeEmit(tp: Tracepoint<any>): (...args: any[]) => void {
-  const f = tp.fields as readonly Field<any>[];
-  switch (f.length) {
-    case 0:
-      return () => {
-        if (tp.status[tp.index] === 0) return;
-        for (const r of tp.routes) if (r.filters.length === 0 || passes(r, tp, [])) writeRoute(r, f, []);
-      };
-    case 1: {
-      const [f0] = f;
-      return (a: unknown) => {
-        if (tp.status[tp.index] === 0) return;
+  const c = tp.codecs;
+  const fixed = tp.fixedSize;
+  switch (c.length) {
+    case 0: {
+      return function emit(): void {
+        if (tp.status[tp.slot] === 0) return;
         const routes = tp.routes;
+        scratch.top = 0;
+        const size = fixed;
         for (let i = 0; i < routes.length; i++) {
           const r = routes[i];
-          if (r.filters.length !== 0 && !passes(r, tp, [a])) continue;
+          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(NO_ARGS))) continue;
           const w = r.writer;
-          const at = w.reserve(r.eventId, r.contextSize + f0.size(a));
-          if (at < 0) continue;
-          const total = w.lastSize;
-          const p = r.contextSize === 0 ? at : r.writeContext(w.view, w.bytes, at);
-          f0.write(w.view, w.bytes, p, a);
-          w.commit(at, total);
+          const p = w.reserve(r.id, r.contextSize + size);
+          if (p < 0) continue;
+          w.commit(p, w.lastSize);
+        }
+      };
+    }
+    case 1: {
+      const z0 = c[0].size, w0 = c[0].write;
+      return function emit(a0: unknown): void {
+        if (tp.status[tp.slot] === 0) return;
+        const routes = tp.routes;
+        const args = tp.args;
+        if (tp.filtered) {
+          args[0] = a0;
+        }
+        scratch.top = 0;
+        const size = fixed + z0(a0);
+        for (let i = 0; i < routes.length; i++) {
+          const r = routes[i];
+          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
+          const w = r.writer;
+          const p = w.reserve(r.id, r.contextSize + size);
+          if (p < 0) continue;
+          scratch.next = 0;
+          const view = w.view;
+          const bytes = w.bytes;
+          const o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+          w0(view, bytes, o, a0);
+          w.commit(p, w.lastSize);
+        }
+        if (tp.filtered) {
+          args[0] = undefined;
         }
       };
     }
     case 2: {
-      const [f0, f1] = f;
-      return (a: unknown, b: unknown) => {
-        if (tp.status[tp.index] === 0) return;
+      const z0 = c[0].size, w0 = c[0].write;
+      const z1 = c[1].size, w1 = c[1].write;
+      return function emit(a0: unknown, a1: unknown): void {
+        if (tp.status[tp.slot] === 0) return;
         const routes = tp.routes;
+        const args = tp.args;
+        if (tp.filtered) {
+          args[0] = a0; args[1] = a1;
+        }
+        scratch.top = 0;
+        const size = fixed + z0(a0) + z1(a1);
         for (let i = 0; i < routes.length; i++) {
           const r = routes[i];
-          if (r.filters.length !== 0 && !passes(r, tp, [a, b])) continue;
+          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
           const w = r.writer;
-          const at = w.reserve(r.eventId, r.contextSize + f0.size(a) + f1.size(b));
-          if (at < 0) continue;
-          const total = w.lastSize;
+          const p = w.reserve(r.id, r.contextSize + size);
+          if (p < 0) continue;
+          scratch.next = 0;
           const view = w.view;
           const bytes = w.bytes;
-          let p = r.contextSize === 0 ? at : r.writeContext(view, bytes, at);
-          p = f0.write(view, bytes, p, a);
-          f1.write(view, bytes, p, b);
-          w.commit(at, total);
+          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+          o = w0(view, bytes, o, a0);
+          w1(view, bytes, o, a1);
+          w.commit(p, w.lastSize);
+        }
+        if (tp.filtered) {
+          args[0] = undefined; args[1] = undefined;
         }
       };
     }
     case 3: {
-      const [f0, f1, f2] = f;
-      return (a: unknown, b: unknown, c: unknown) => {
-        if (tp.status[tp.index] === 0) return;
+      const z0 = c[0].size, w0 = c[0].write;
+      const z1 = c[1].size, w1 = c[1].write;
+      const z2 = c[2].size, w2 = c[2].write;
+      return function emit(a0: unknown, a1: unknown, a2: unknown): void {
+        if (tp.status[tp.slot] === 0) return;
         const routes = tp.routes;
+        const args = tp.args;
+        if (tp.filtered) {
+          args[0] = a0; args[1] = a1; args[2] = a2;
+        }
+        scratch.top = 0;
+        const size = fixed + z0(a0) + z1(a1) + z2(a2);
         for (let i = 0; i < routes.length; i++) {
           const r = routes[i];
-          if (r.filters.length !== 0 && !passes(r, tp, [a, b, c])) continue;
+          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
           const w = r.writer;
-          const at = w.reserve(r.eventId, r.contextSize + f0.size(a) + f1.size(b) + f2.size(c));
-          if (at < 0) continue;
-          const total = w.lastSize;
+          const p = w.reserve(r.id, r.contextSize + size);
+          if (p < 0) continue;
+          scratch.next = 0;
           const view = w.view;
           const bytes = w.bytes;
-          let p = r.contextSize === 0 ? at : r.writeContext(view, bytes, at);
-          p = f0.write(view, bytes, p, a);
-          p = f1.write(view, bytes, p, b);
-          f2.write(view, bytes, p, c);
-          w.commit(at, total);
+          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+          o = w0(view, bytes, o, a0);
+          o = w1(view, bytes, o, a1);
+          w2(view, bytes, o, a2);
+          w.commit(p, w.lastSize);
+        }
+        if (tp.filtered) {
+          args[0] = undefined; args[1] = undefined; args[2] = undefined;
         }
       };
     }
     case 4: {
-      const [f0, f1, f2, f3] = f;
-      return (a: unknown, b: unknown, c: unknown, d: unknown) => {
-        if (tp.status[tp.index] === 0) return;
+      const z0 = c[0].size, w0 = c[0].write;
+      const z1 = c[1].size, w1 = c[1].write;
+      const z2 = c[2].size, w2 = c[2].write;
+      const z3 = c[3].size, w3 = c[3].write;
+      return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown): void {
+        if (tp.status[tp.slot] === 0) return;
         const routes = tp.routes;
+        const args = tp.args;
+        if (tp.filtered) {
+          args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3;
+        }
+        scratch.top = 0;
+        const size = fixed + z0(a0) + z1(a1) + z2(a2) + z3(a3);
         for (let i = 0; i < routes.length; i++) {
           const r = routes[i];
-          if (r.filters.length !== 0 && !passes(r, tp, [a, b, c, d])) continue;
+          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
           const w = r.writer;
-          const at = w.reserve(r.eventId, r.contextSize + f0.size(a) + f1.size(b) + f2.size(c) + f3.size(d));
-          if (at < 0) continue;
-          const total = w.lastSize;
+          const p = w.reserve(r.id, r.contextSize + size);
+          if (p < 0) continue;
+          scratch.next = 0;
           const view = w.view;
           const bytes = w.bytes;
-          let p = r.contextSize === 0 ? at : r.writeContext(view, bytes, at);
-          p = f0.write(view, bytes, p, a);
-          p = f1.write(view, bytes, p, b);
-          p = f2.write(view, bytes, p, c);
-          f3.write(view, bytes, p, d);
-          w.commit(at, total);
+          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+          o = w0(view, bytes, o, a0);
+          o = w1(view, bytes, o, a1);
+          o = w2(view, bytes, o, a2);
+          w3(view, bytes, o, a3);
+          w.commit(p, w.lastSize);
+        }
+        if (tp.filtered) {
+          args[0] = undefined; args[1] = undefined; args[2] = undefined; args[3] = undefined;
+        }
+      };
+    }
+    case 5: {
+      const z0 = c[0].size, w0 = c[0].write;
+      const z1 = c[1].size, w1 = c[1].write;
+      const z2 = c[2].size, w2 = c[2].write;
+      const z3 = c[3].size, w3 = c[3].write;
+      const z4 = c[4].size, w4 = c[4].write;
+      return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown): void {
+        if (tp.status[tp.slot] === 0) return;
+        const routes = tp.routes;
+        const args = tp.args;
+        if (tp.filtered) {
+          args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4;
+        }
+        scratch.top = 0;
+        const size = fixed + z0(a0) + z1(a1) + z2(a2) + z3(a3) + z4(a4);
+        for (let i = 0; i < routes.length; i++) {
+          const r = routes[i];
+          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
+          const w = r.writer;
+          const p = w.reserve(r.id, r.contextSize + size);
+          if (p < 0) continue;
+          scratch.next = 0;
+          const view = w.view;
+          const bytes = w.bytes;
+          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+          o = w0(view, bytes, o, a0);
+          o = w1(view, bytes, o, a1);
+          o = w2(view, bytes, o, a2);
+          o = w3(view, bytes, o, a3);
+          w4(view, bytes, o, a4);
+          w.commit(p, w.lastSize);
+        }
+        if (tp.filtered) {
+          args[0] = undefined; args[1] = undefined; args[2] = undefined; args[3] = undefined; args[4] = undefined;
+        }
+      };
+    }
+    case 6: {
+      const z0 = c[0].size, w0 = c[0].write;
+      const z1 = c[1].size, w1 = c[1].write;
+      const z2 = c[2].size, w2 = c[2].write;
+      const z3 = c[3].size, w3 = c[3].write;
+      const z4 = c[4].size, w4 = c[4].write;
+      const z5 = c[5].size, w5 = c[5].write;
+      return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown): void {
+        if (tp.status[tp.slot] === 0) return;
+        const routes = tp.routes;
+        const args = tp.args;
+        if (tp.filtered) {
+          args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5;
+        }
+        scratch.top = 0;
+        const size = fixed + z0(a0) + z1(a1) + z2(a2) + z3(a3) + z4(a4) + z5(a5);
+        for (let i = 0; i < routes.length; i++) {
+          const r = routes[i];
+          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
+          const w = r.writer;
+          const p = w.reserve(r.id, r.contextSize + size);
+          if (p < 0) continue;
+          scratch.next = 0;
+          const view = w.view;
+          const bytes = w.bytes;
+          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+          o = w0(view, bytes, o, a0);
+          o = w1(view, bytes, o, a1);
+          o = w2(view, bytes, o, a2);
+          o = w3(view, bytes, o, a3);
+          o = w4(view, bytes, o, a4);
+          w5(view, bytes, o, a5);
+          w.commit(p, w.lastSize);
+        }
+        if (tp.filtered) {
+          args[0] = undefined; args[1] = undefined; args[2] = undefined; args[3] = undefined; args[4] = undefined; args[5] = undefined;
+        }
+      };
+    }
+    case 7: {
+      const z0 = c[0].size, w0 = c[0].write;
+      const z1 = c[1].size, w1 = c[1].write;
+      const z2 = c[2].size, w2 = c[2].write;
+      const z3 = c[3].size, w3 = c[3].write;
+      const z4 = c[4].size, w4 = c[4].write;
+      const z5 = c[5].size, w5 = c[5].write;
+      const z6 = c[6].size, w6 = c[6].write;
+      return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown, a6: unknown): void {
+        if (tp.status[tp.slot] === 0) return;
+        const routes = tp.routes;
+        const args = tp.args;
+        if (tp.filtered) {
+          args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5; args[6] = a6;
+        }
+        scratch.top = 0;
+        const size = fixed + z0(a0) + z1(a1) + z2(a2) + z3(a3) + z4(a4) + z5(a5) + z6(a6);
+        for (let i = 0; i < routes.length; i++) {
+          const r = routes[i];
+          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
+          const w = r.writer;
+          const p = w.reserve(r.id, r.contextSize + size);
+          if (p < 0) continue;
+          scratch.next = 0;
+          const view = w.view;
+          const bytes = w.bytes;
+          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+          o = w0(view, bytes, o, a0);
+          o = w1(view, bytes, o, a1);
+          o = w2(view, bytes, o, a2);
+          o = w3(view, bytes, o, a3);
+          o = w4(view, bytes, o, a4);
+          o = w5(view, bytes, o, a5);
+          w6(view, bytes, o, a6);
+          w.commit(p, w.lastSize);
+        }
+        if (tp.filtered) {
+          args[0] = undefined; args[1] = undefined; args[2] = undefined; args[3] = undefined; args[4] = undefined; args[5] = undefined; args[6] = undefined;
+        }
+      };
+    }
+    case 8: {
+      const z0 = c[0].size, w0 = c[0].write;
+      const z1 = c[1].size, w1 = c[1].write;
+      const z2 = c[2].size, w2 = c[2].write;
+      const z3 = c[3].size, w3 = c[3].write;
+      const z4 = c[4].size, w4 = c[4].write;
+      const z5 = c[5].size, w5 = c[5].write;
+      const z6 = c[6].size, w6 = c[6].write;
+      const z7 = c[7].size, w7 = c[7].write;
+      return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown, a6: unknown, a7: unknown): void {
+        if (tp.status[tp.slot] === 0) return;
+        const routes = tp.routes;
+        const args = tp.args;
+        if (tp.filtered) {
+          args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5; args[6] = a6; args[7] = a7;
+        }
+        scratch.top = 0;
+        const size = fixed + z0(a0) + z1(a1) + z2(a2) + z3(a3) + z4(a4) + z5(a5) + z6(a6) + z7(a7);
+        for (let i = 0; i < routes.length; i++) {
+          const r = routes[i];
+          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
+          const w = r.writer;
+          const p = w.reserve(r.id, r.contextSize + size);
+          if (p < 0) continue;
+          scratch.next = 0;
+          const view = w.view;
+          const bytes = w.bytes;
+          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+          o = w0(view, bytes, o, a0);
+          o = w1(view, bytes, o, a1);
+          o = w2(view, bytes, o, a2);
+          o = w3(view, bytes, o, a3);
+          o = w4(view, bytes, o, a4);
+          o = w5(view, bytes, o, a5);
+          o = w6(view, bytes, o, a6);
+          w7(view, bytes, o, a7);
+          w.commit(p, w.lastSize);
+        }
+        if (tp.filtered) {
+          args[0] = undefined; args[1] = undefined; args[2] = undefined; args[3] = undefined; args[4] = undefined; args[5] = undefined; args[6] = undefined; args[7] = undefined;
         }
       };
     }
     default:
-      return (...args: unknown[]) => {
-        if (tp.status[tp.index] === 0) return;
-        for (const r of tp.routes) if (r.filters.length === 0 || passes(r, tp, args)) writeRoute(r, f, args);
+      return function emit(...a: unknown[]): void {
+        if (tp.status[tp.slot] === 0) return;
+        const routes = tp.routes;
+        scratch.top = 0;
+        let size = fixed;
+        for (let j = 0; j < c.length; j++) size += c[j].size(a[j]);
+        for (let i = 0; i < routes.length; i++) {
+          const r = routes[i];
+          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(a))) continue;
+          const w = r.writer;
+          const p = w.reserve(r.id, r.contextSize + size);
+          if (p < 0) continue;
+          scratch.next = 0;
+          const view = w.view;
+          const bytes = w.bytes;
+          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+          for (let j = 0; j < c.length; j++) o = c[j].write(view, bytes, o, a[j]);
+          w.commit(p, w.lastSize);
+        }
       };
   }
 }
