@@ -78,7 +78,9 @@ export class StreamWriter {
       const pos = old & this.subbufMask;
       const extended = id >= EXTENDED_ID || hi !== ctl[W.lastTsHi];
       const size = (extended ? EXTENDED_HEADER : COMPACT_HEADER) + payloadSize;
-      if (pos === 0 || pos + size > this.subbufSize) {
+      // An event that would end exactly on the sub-buffer's end also switches: a write position
+      // on a boundary means "the previous packet is closed", and only the closer may say that.
+      if (pos === 0 || pos + size >= this.subbufSize) {
         const r = this.switchAndReserve(old, pos, id, payloadSize, lo, hi);
         if (r === RETRY) continue;
         return r;
