@@ -51,6 +51,9 @@ const defaultMessages: Record<number, string> = {
   [StatusCode.LOAD_INVALID_FILE]: 'invalid session file',
   [StatusCode.INVALID_DOMAIN]: 'invalid domain',
   [StatusCode.KERNEL_UNAVAILABLE]: 'kernel tracing is not available',
+  [StatusCode.CONSUMER_UNAVAILABLE]: 'the consumer daemon is not available',
+  [StatusCode.UNKNOWN_CHANNEL_KEY]: 'no such channel in the consumer daemon',
+  [StatusCode.OUTPUT_ERROR]: 'cannot write the trace',
 };
 
 /** Readable default text of a status code. */

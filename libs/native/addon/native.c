@@ -1,5 +1,5 @@
 // What Node lacks, and nothing else: peer credentials of a Unix socket (SO_PEERCRED), advisory
-// file locks (flock) and shared file mappings (mmap). Every failure becomes a JS exception with
+// file locks (flock), shared file mappings (mmap) and named pipes (mkfifo). Every failure becomes a JS exception with
 // errno's text; a bad argument becomes a TypeError, never a crash.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #define CHECK(env, call)                                   \
   do {                                                     \
@@ -186,6 +187,31 @@ static napi_value unmap_file(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// makeFifo(path, mode): mkfifo(3). The path is a string without NUL; mode an integer in 0..0777.
+static napi_value make_fifo(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_valuetype type;
+  char path[PATH_MAX];
+  size_t length;
+  uint32_t mode;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_string) {
+    napi_throw_type_error(env, NULL, "makeFifo: expected a path (string) and a mode");
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &length) != napi_ok || length == 0 || length >= sizeof path - 1 || strlen(path) != length) {
+    napi_throw_type_error(env, NULL, "makeFifo: the path must be a non-empty string shorter than PATH_MAX, without NUL");
+    return NULL;
+  }
+  if (napi_typeof(env, argv[1], &type) != napi_ok || type != napi_number || napi_get_value_uint32(env, argv[1], &mode) != napi_ok || mode > 0777) {
+    napi_throw_type_error(env, NULL, "makeFifo: the mode must be an integer from 0 to 0o777");
+    return NULL;
+  }
+  if (mkfifo(path, (mode_t)mode) != 0) return throw_errno(env, "mkfifo", errno);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_default, NULL},
@@ -193,6 +219,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"unlockFile", NULL, unlock_file, NULL, NULL, NULL, napi_default, NULL},
       {"mapFile", NULL, map_file, NULL, NULL, NULL, napi_default, NULL},
       {"unmapFile", NULL, unmap_file, NULL, NULL, NULL, napi_default, NULL},
+      {"makeFifo", NULL, make_fifo, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

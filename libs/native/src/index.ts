@@ -8,6 +8,7 @@ interface Addon {
   unlockFile(fd: number): void;
   mapFile(fd: number, length: number): ArrayBuffer;
   unmapFile(buffer: ArrayBuffer): void;
+  makeFifo(path: string, mode: number): void;
 }
 
 export interface PeerCredentials {
@@ -63,6 +64,14 @@ export function mapFile(fd: number, length: number): ArrayBuffer {
 /** Unmaps now; the buffer is detached, so its views become empty instead of touching freed memory. */
 export function unmapFile(buffer: ArrayBuffer): void {
   load().unmapFile(buffer);
+}
+
+/**
+ * Creates a named pipe (mkfifo) with `mode` (before the umask). A reader opened with O_NONBLOCK
+ * and wrapped in a net.Socket gets 'data' when any process writes a byte: the consumer's wake-up.
+ */
+export function makeFifo(file: string, mode: number): void {
+  load().makeFifo(file, mode);
 }
 
 /**

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { lockFile, peerCredentials, processGroups, unlockFile } from '../src';
+import { lockFile, makeFifo, peerCredentials, processGroups, unlockFile } from '../src';
 
 const indexJs = path.join(__dirname, '../src/index.js');
 
@@ -143,6 +143,35 @@ describe('@tstrace/native', () => {
       fs.copyFileSync(indexJs, copy);
       const lonely = require(copy) as typeof import('../src');
       expect(() => lonely.lockFile(0)).to.throw(Error, /^@tstrace\/native addon is not built: run npm install/);
+    });
+  });
+
+  describe('makeFifo', () => {
+    it('makes a named pipe whose bytes wake a non-blocking reader in another process', async () => {
+      const fifo = path.join(dir, 'wake');
+      makeFifo(fifo, 0o600);
+      const st = fs.statSync(fifo);
+      expect(st.isFIFO()).to.equal(true);
+      expect(st.mode & 0o777).to.equal(0o600 & ~process.umask());
+      const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      const reader = new net.Socket({ fd, readable: true, writable: false });
+      const got = new Promise<string>((resolve) => reader.once('data', (b) => resolve(b.toString())));
+      const w = spawnSync(process.execPath, ['-e', `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_WRONLY|fs.constants.O_NONBLOCK);fs.writeSync(fd,'x')`]);
+      expect(w.status).to.equal(0);
+      expect(await got).to.equal('x');
+      reader.destroy();
+    });
+
+    it('refuses an existing path, a bad mode and a path with NUL, with errno text or a TypeError', () => {
+      const fifo = path.join(dir, 'wake');
+      makeFifo(fifo, 0o600);
+      expect(() => makeFifo(fifo, 0o600)).to.throw(/mkfifo: File exists/);
+      expect(() => makeFifo(path.join(dir, 'x'), 0o1000)).to.throw(TypeError, /mode/);
+      expect(() => makeFifo(path.join(dir, 'x'), -1)).to.throw(TypeError, /mode/);
+      expect(() => makeFifo(`${dir}/a\0b`, 0o600)).to.throw(TypeError, /NUL/);
+      expect(() => makeFifo('', 0o600)).to.throw(TypeError);
+      expect(() => (makeFifo as (p: unknown, m: unknown) => void)(5, 0o600)).to.throw(TypeError);
+      expect(() => makeFifo(path.join(dir, 'no/such/dir'), 0o600)).to.throw(/No such file/);
     });
   });
 
