@@ -18,6 +18,8 @@ export interface AppJob {
   spin?: boolean;
   /** After writing, keep emitting one `tick` per ms until killed; print a line when ticking starts. */
   tick?: boolean;
+  /** With tick: print `emitted N` (the last tick emitted) every 50 ms. */
+  progress?: boolean;
 }
 
 const e2e = provider('e2e');
@@ -79,10 +81,15 @@ async function main(): Promise<void> {
     await ready(5000);
     console.log('ticking');
     let n = 0;
+    let last = -1;
     setInterval(() => {
-      if (tick.enabled) tick.emit(job.app, n);
+      if (tick.enabled) {
+        tick.emit(job.app, n);
+        last = n;
+      }
       n++;
     }, 1);
+    if (job.progress) setInterval(() => console.log(`emitted ${last}`), 50);
   }
 }
 

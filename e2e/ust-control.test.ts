@@ -61,7 +61,7 @@ describe('e2e: userspace tracing under control of the session daemon', function 
   });
 
   it('records an event only while it is enabled: enable, disable, re-enable while the app runs', async () => {
-    t.ok(['create', 's', '--shm-path', shm]);
+    t.ok(['create', 's', '--shm-path', shm, '--no-output']);
     t.ok(['enable-event', '-u', 'e2e:tick']);
     t.ok(['start']);
     const app = startApp(t.env, { app: 7, threads: 0, events: 0, tick: true });
@@ -98,14 +98,14 @@ describe('e2e: userspace tracing under control of the session daemon', function 
       return a;
     });
     const pid2 = apps[1].child.pid!;
-    t.ok(['create', 's1', '--shm-path', shm]);
+    t.ok(['create', 's1', '--shm-path', shm, '--no-output']);
     for (const c of ['all', 'filt', 'only', 'severe', 'excl']) t.ok(['enable-channel', '-u', c]);
     t.ok(['enable-event', '-u', '-c', 'all', 'e2e:load']);
     t.ok(['enable-event', '-u', '-c', 'filt', 'e2e:load', '--filter', 'seq >= 500 && text == "a1t0*"']);
     t.ok(['enable-event', '-u', '-c', 'only', 'e2e:*', '--loglevel-only', 'TRACE_INFO']);
     t.ok(['enable-event', '-u', '-c', 'severe', 'e2e:*', '--loglevel', 'TRACE_WARNING']);
     t.ok(['enable-event', '-u', '-c', 'excl', 'e2e:*', '--exclude', 'e2e:load']);
-    t.ok(['create', 's2', '--shm-path', shm]);
+    t.ok(['create', 's2', '--shm-path', shm, '--no-output']);
     t.ok(['enable-event', '-u', '-s', 's2', 'e2e:load']);
     t.ok(['track', '-u', '-s', 's2', '--pid', String(pid2)]);
     t.ok(['start', 's1']);
@@ -125,7 +125,7 @@ describe('e2e: userspace tracing under control of the session daemon', function 
   });
 
   it('evaluates filters that look like JS code as data and never runs them', async () => {
-    t.ok(['create', 's', '--shm-path', shm]);
+    t.ok(['create', 's', '--shm-path', shm, '--no-output']);
     for (const c of ['control', 'exit', 'proto', 'bt']) t.ok(['enable-channel', '-u', c]);
     t.ok(['enable-event', '-u', '-c', 'control', 'e2e:load']);
     t.ok(['enable-event', '-u', '-c', 'exit', 'e2e:load', '--filter', 'text == "process.exit()"']);
@@ -203,7 +203,7 @@ describe('e2e: userspace tracing under control of the session daemon', function 
     t.ok(['create', 'b']);
     t.ok(['enable-event', '-u', 'e2e:tick']);
     t.ok(['start']);
-    t.ok(['create', 'c', '--shm-path', shm]);
+    t.ok(['create', 'c', '--shm-path', shm, '--no-output']);
     t.ok(['enable-event', '-u', 'e2e:tick']);
     t.ok(['start']);
     for (let i = 0; i < 100 && files(shm).length === 0; i++) await sleep(50);

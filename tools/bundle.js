@@ -17,6 +17,7 @@ const clientProtoOnly = {
 const binaries = [
   { entry: 'apps/cli/dist/src/main.js', out: 'apps/cli/dist/tstrace.js', plugins: [clientProtoOnly] },
   { entry: 'apps/sessiond/dist/src/main.js', out: 'apps/sessiond/dist/tstrace-sessiond.js', plugins: [] },
+  { entry: 'apps/consumerd/dist/src/main.js', out: 'apps/consumerd/dist/tstrace-consumerd.js', plugins: [] },
 ];
 
 for (const { entry, out, plugins } of binaries) {

@@ -3,7 +3,7 @@ import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { appToJson, LOGLEVELS, parseLoglevel, SessiondClient, SessionInfo, sessionToJson, tstraceHome } from '@tstrace/ctl';
 import * as path from 'node:path';
 import { clearCurrentSession, currentSession, setCurrentSession } from './rc';
-import { outputOf, renderApps, renderKernelEvents, renderSession, renderSessionList } from './render';
+import { outputOf, renderApps, renderKernelEvents, renderSession, renderSessionList, renderTraceSummary } from './render';
 import { parseCount, parseList, parseMicros, parseSize } from './units';
 
 const { Domain, BufferScheme, LoglevelType, EventType } = tstrace.client;
@@ -362,7 +362,8 @@ const stop: Command = {
   options: [{ name: 'no-wait', short: 'n', kind: 'flag', help: 'do not wait for the data to be on disk' }],
   async run(ctx) {
     const name = sessionName(ctx, ctx.positionals[0]);
-    printSession(ctx, await (await ctx.client()).stop(name, flag(ctx, 'no-wait')), `Tracing stopped for session ${name}\n`);
+    const info = await (await ctx.client()).stop(name, flag(ctx, 'no-wait'));
+    printSession(ctx, info, `Tracing stopped for session ${name}\n${flag(ctx, 'no-wait') ? '' : renderTraceSummary(info)}`);
   },
 };
 

@@ -43,17 +43,62 @@ function trackerLine(t: tstrace.client.IPidTracker | undefined): string {
   return t.pids?.length ? t.pids.join(', ') : 'none';
 }
 
-function bufferLine(b: tstrace.client.IBufferInfo): string {
+function bufferLines(b: tstrace.client.IBufferInfo): string[] {
   const who = b.owner === 'pid' ? `pid ${b.id} (${b.procname})` : `uid ${b.id}`;
   const streams = b.streamPaths?.length ?? 0;
   const events = b.events?.length ?? 0;
-  return `${who}: ${b.directory} (${streams} stream${streams === 1 ? '' : 's'}, ${events} event id${events === 1 ? '' : 's'})`;
+  const lines = [`${who}: ${b.directory} (${streams} stream${streams === 1 ? '' : 's'}, ${events} event id${events === 1 ? '' : 's'})`];
+  if (b.traceDir) {
+    const lost = [`${count(b.eventsDiscarded)} discarded`];
+    if (toNumber(b.packetsOverwritten)) lost.push(`${count(b.packetsOverwritten)} packets overwritten`);
+    if (toNumber(b.packetsSkipped)) lost.push(`${count(b.packetsSkipped)} packets skipped (a writer died)`);
+    lines.push(`  -> ${b.traceDir}: ${count(b.eventsRecorded)} events recorded, ${lost.join(', ')}, ${count(b.packets)} packets${b.dataPending ? ', data pending' : ''}`);
+    if (b.outputError) lines.push(`  !! ${b.outputError}`);
+  }
+  return lines;
+}
+
+function count(v: number | { toNumber(): number } | null | undefined): string {
+  return toNumber(v).toLocaleString('en-US');
+}
+
+/**
+ * What `stop` and `destroy` print after the data is on disk: events recorded and discarded per
+ * userspace channel, the trace's path, and a warning when events were lost.
+ */
+export function renderTraceSummary(info: SessionInfo): string {
+  const byChannel = new Map<string, { recorded: number; discarded: number; overwritten: number; skipped: number; pending: boolean }>();
+  for (const b of info.buffers ?? []) {
+    if (!b.traceDir) continue;
+    const c = byChannel.get(b.channel ?? '') ?? { recorded: 0, discarded: 0, overwritten: 0, skipped: 0, pending: false };
+    c.recorded += toNumber(b.eventsRecorded);
+    c.discarded += toNumber(b.eventsDiscarded);
+    c.overwritten += toNumber(b.packetsOverwritten);
+    c.skipped += toNumber(b.packetsSkipped);
+    c.pending ||= !!b.dataPending;
+    byChannel.set(b.channel ?? '', c);
+  }
+  const lines: string[] = [];
+  for (const [name, c] of byChannel) {
+    let line = `Channel ${name} (user space): ${c.recorded.toLocaleString('en-US')} events recorded, ${c.discarded.toLocaleString('en-US')} discarded`;
+    if (c.overwritten) line += `, ${c.overwritten.toLocaleString('en-US')} packets overwritten`;
+    if (c.skipped) line += `, ${c.skipped.toLocaleString('en-US')} packets skipped (a writer died)`;
+    if (c.pending) line += ' (data still pending)';
+    lines.push(line);
+  }
+  const discarded = [...byChannel.values()].reduce((n, c) => n + c.discarded, 0);
+  if (discarded) lines.push(`Warning: ${discarded.toLocaleString('en-US')} events were discarded: use larger or more sub-buffers (enable-channel --subbuf-size/--num-subbuf)`);
+  const restarts = info.consumerRestarts ?? 0;
+  if (restarts) lines.push(`Warning: the consumer daemon was restarted ${restarts} time${restarts === 1 ? '' : 's'}; buffers were not drained for ${toNumber(info.consumerDownMs)} ms`);
+  if (byChannel.size && info.config?.output?.path) lines.push(`Trace written to ${info.config.output.path}`);
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
 /** One session in detail, as `lttng list SESSION` prints it. */
 export function renderSession(info: SessionInfo, only?: { domain?: number; channel?: string }): string {
   const c = info.config!;
   const lines = [`Tracing session ${c.name}: ${stateOf(info)}`, `    Trace output: ${outputOf(info)}`];
+  if (info.consumerRestarts) lines.push(`    Consumer daemon restarted ${info.consumerRestarts} time${info.consumerRestarts === 1 ? '' : 's'}: buffers not drained for ${toNumber(info.consumerDownMs)} ms`);
   if (c.snapshot) lines.push('    Snapshot mode');
   if (c.live) lines.push(`    Live timer interval: ${toNumber(c.liveTimerUs)} us`);
   if (c.shmPath) lines.push(`    Shared memory path: ${c.shmPath}`);
@@ -83,7 +128,7 @@ export function renderSession(info: SessionInfo, only?: { domain?: number; chann
       if (domain === Domain.USERSPACE) {
         const sets = (info.buffers ?? []).filter((b: tstrace.client.IBufferInfo) => b.channel === ch.name);
         if (sets.length) lines.push('', '    Buffers:');
-        for (const b of sets) lines.push(`      ${bufferLine(b)}`);
+        for (const b of sets) for (const l of bufferLines(b)) lines.push(`      ${l}`);
       }
       lines.push('');
     }

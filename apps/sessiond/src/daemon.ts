@@ -7,6 +7,8 @@ import { Caller } from './model';
 import { SessionRegistry } from './registry';
 import { ClientService } from './service';
 import { UstManager } from './ust/index';
+import { ConsumerDaemon } from './consumer/daemon';
+import { ConsumerSync } from './consumer/sync';
 
 export interface DaemonOptions {
   runDir: string;
@@ -19,6 +21,8 @@ export interface DaemonOptions {
   pidFile?: string;
   /** Where the default shared-memory root goes (default /dev/shm). */
   shmBase?: string;
+  /** -v count, passed on to the consumer daemon. */
+  verbosity?: number;
 }
 
 /**
@@ -33,6 +37,7 @@ export class SessionDaemon {
   private clientServer: RpcServer<tstrace.client.Request.$Properties, tstrace.client.Reply.$Properties, Caller> | undefined;
   private appServer: RpcServer<tstrace.app.Request.$Properties, tstrace.app.Reply.$Properties, Caller> | undefined;
   private ust: UstManager | undefined;
+  private consumer: ConsumerDaemon | undefined;
   private readonly uid = process.getuid?.() ?? 0;
 
   constructor(private readonly options: DaemonOptions) {
@@ -61,12 +66,17 @@ export class SessionDaemon {
       }
     }
     const tracingGid = global ? tracingGroupId() : undefined;
+    let consumerSync: ConsumerSync | undefined;
     const ust = new UstManager(this.sessions, {
       runDir,
       daemon: { uid: this.uid, gid: process.getgid?.() ?? 0, tracingGid: this.uid === 0 ? tracingGid : undefined },
       log,
       shmBase: this.options.shmBase,
+      onChange: () => consumerSync?.schedule(),
     });
+    const consumer = new ConsumerDaemon({ runDir, log, verbosity: this.options.verbosity, onRestart: (downMs) => consumerSync?.restarted(downMs) });
+    consumerSync = new ConsumerSync(consumer, this.sessions, ust, log);
+    this.consumer = consumer;
     // Shared memory a killed daemon left goes before we make any.
     ust.startup();
     this.ust = ust;
@@ -81,6 +91,7 @@ export class SessionDaemon {
         defaultHome: this.options.defaultHome,
       },
       ust,
+      consumerSync,
     );
     const identify = (socket: import('node:net').Socket): Caller => peerCredentials(socket);
     this.clientServer = new RpcServer({
@@ -171,6 +182,8 @@ export class SessionDaemon {
   /** Stops serving; removes the sockets, the pid file and the shared memory (traces on disk stay). */
   async stop(): Promise<void> {
     await Promise.all([this.clientServer?.close(), this.appServer?.close()]);
+    // The consumer drains what the buffers hold before the shared memory goes.
+    await this.consumer?.stop();
     this.ust?.shutdown();
     for (const f of [this.paths.clientSocket, this.paths.appsSocket, this.options.pidFile ?? this.paths.pidFile]) fs.rmSync(f, { force: true });
     if (this.lockFd !== undefined) fs.closeSync(this.lockFd);

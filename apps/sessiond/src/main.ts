@@ -91,6 +91,7 @@ async function main(): Promise<void> {
     version: VERSION,
     defaultHome: tstraceHome(),
     log,
+    verbosity: (opts.verbose as number) ?? 0,
     maxFrameSize,
     pidFile: opts.pidfile ? path.resolve(opts.pidfile as string) : undefined,
   });

@@ -28,6 +28,19 @@ export interface UstHooks {
   sync(): void;
 }
 
+/** What the service needs of the consumer side (apps/sessiond/src/consumer). */
+export interface ConsumerHooks {
+  /** stop: flush, and unless noWait wait until the data is on disk. */
+  stopped(s: SessionState, noWait: boolean): Promise<void>;
+  /** destroy: wait for the data, then close the session's trace files. */
+  destroyed(s: SessionState): Promise<void>;
+  /** Fresh stats for a reply that shows these sessions. */
+  refresh(sessions: readonly SessionState[]): Promise<void>;
+  /** The consumer's view of a buffer set: where it goes and what it wrote. */
+  bufferStats(s: SessionState, set: tstrace.client.BufferInfo.$Properties, key: number): Partial<tstrace.client.BufferInfo.$Properties>;
+  historyOf(s: SessionState): { restarts: number; downMs: number };
+}
+
 /** Turns client requests into registry commands and replies: the logic behind client.sock. */
 export class ClientService {
   constructor(
@@ -35,21 +48,59 @@ export class ClientService {
     readonly apps: AppRegistry,
     private readonly info: ServiceInfo,
     private readonly ust?: UstHooks,
+    private readonly consumer?: ConsumerHooks,
   ) {}
 
   /**
    * Runs a command, then lets the userspace side follow (buffers, AppStates, status pages), then
-   * builds the reply, so that a session in the reply lists the buffers the command made.
+   * builds the reply, so that a session in the reply lists the buffers the command made. stop
+   * and destroy wait for the consumer to have the data on disk (stop --no-wait does not).
    */
-  handle(req: Request, caller: Caller): Reply {
-    const reply = this.run(req, caller);
-    this.ust?.sync();
+  async handle(req: Request, caller: Caller): Promise<Reply> {
+    if (req.command === 'destroySession' && this.consumer) {
+      const d = req.destroySession!;
+      // Checked before anything waits: a bad name fails at once and changes nothing.
+      const doomed = d.all ? this.sessions.list(caller) : [this.sessions.get(caller, d.name ?? '')];
+      for (const s of doomed) if (s.active) this.sessions.stop(caller, s.name);
+      this.ust?.sync();
+      // A consumer that cannot be reached does not keep a session alive (the error is logged).
+      for (const s of doomed) await this.consumer.destroyed(s).catch(() => undefined);
+    }
+    const reply = this.runAndSync(req, caller);
+    if (this.consumer) {
+      if (req.command === 'stopTracing') {
+        await this.consumer.stopped(this.sessions.get(caller, req.stopTracing!.session ?? ''), !!req.stopTracing!.noWait).catch(() => undefined);
+      } else if (req.command === 'getSession') {
+        await this.consumer.refresh([this.sessions.get(caller, req.getSession!.name ?? '')]).catch(() => undefined);
+      } else if (req.command === 'listSessions') {
+        await this.consumer.refresh(this.sessions.list(caller)).catch(() => undefined);
+      }
+    }
     return typeof reply === 'function' ? reply() : reply;
   }
 
-  /** The session as the client sees it: settings, identity, and its userspace buffers. */
+  /** The command and the userspace side's sync, without waiting for the consumer (unit tests). */
+  handleSync(req: Request, caller: Caller): Reply {
+    const reply = this.runAndSync(req, caller);
+    return typeof reply === 'function' ? reply() : reply;
+  }
+
+  private runAndSync(req: Request, caller: Caller): Reply | (() => Reply) {
+    const reply = this.run(req, caller);
+    this.ust?.sync();
+    return reply;
+  }
+
+  /** The session as the client sees it: settings, identity, its userspace buffers and what the consumer wrote. */
   sessionInfo(s: SessionState): tstrace.client.SessionInfo.$Properties {
-    return { ...toInfo(s), buffers: this.ust?.buffersOf(s) ?? [] };
+    const buffers = this.ust?.buffersOf(s) ?? [];
+    const history = this.consumer?.historyOf(s) ?? { restarts: 0, downMs: 0 };
+    return {
+      ...toInfo(s),
+      buffers: this.consumer ? buffers.map((b, i) => ({ ...b, ...this.consumer!.bufferStats(s, b, i) })) : buffers,
+      consumerRestarts: history.restarts,
+      consumerDownMs: history.downMs,
+    };
   }
 
   private run(req: Request, caller: Caller): Reply | (() => Reply) {

@@ -133,7 +133,7 @@ class Harness {
   }
 
   cmd(caller: Caller, req: tstrace.client.Request.$Properties): tstrace.client.Reply.$Properties {
-    return this.service.handle(tstrace.client.Request.create(req), caller);
+    return this.service.handleSync(tstrace.client.Request.create(req), caller);
   }
 
   register(who: Caller, events: tstrace.app.EventDecl.$Properties[], extra: Partial<tstrace.app.RegisterApp.$Properties> = {}): { app: RegisteredApp; registered: tstrace.app.Registered.$Properties; conn: number } {

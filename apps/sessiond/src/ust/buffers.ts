@@ -38,6 +38,10 @@ export interface BufferSet {
   pid: number;
   procname: string;
   dir: string;
+  /** The trace's directory relative to the session's output (LTTng's layout): `ust/uid/<uid>/64-bit`, `ust/pid/<proc>-<pid>-<date>`. */
+  traceDir: string;
+  /** UUID of the trace this set's streams belong to: one per trace directory. */
+  traceUuid: string;
   streamPaths: string[];
   ids: EventIdTable;
 }
@@ -80,7 +84,7 @@ export function uuidBytes(uuid: string): Uint8Array {
  */
 export function createStreams(
   dir: string,
-  session: SessionState,
+  traceUuid: string,
   channel: ChannelState,
   streamId: number,
   count: number,
@@ -88,7 +92,7 @@ export function createStreams(
   owner: FileOwner,
 ): string[] {
   const paths: string[] = [];
-  const uuid = uuidBytes(session.uuid);
+  const uuid = uuidBytes(traceUuid);
   try {
     for (let n = 0; n < count; n++) {
       const file = path.join(dir, `${channel.name}_${n}`);

@@ -5,6 +5,7 @@
  * every command and every app (un)registration.
  */
 import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -35,6 +36,8 @@ export interface UstManagerOptions {
   shmBase?: string;
   /** Streams per channel and owner; default os.availableParallelism(). */
   streamCount?: number;
+  /** Called at the end of every sync: buffer sets or their events may have changed. */
+  onChange?: () => void;
 }
 
 /** What the manager keeps per registered app (per apps.sock connection). */
@@ -63,6 +66,8 @@ interface UstSession {
   /** Per-PID directories of the session, by process key (shared by all its channels). */
   pidDirs: Map<string, string>;
   nextInstance: bigint;
+  /** Trace UUIDs by trace directory (relative): the channels of one owner share a trace. */
+  traceUuids: Map<string, string>;
   /** Failures already logged, so that a failing set is not logged at every command. */
   failed: Set<string>;
 }
@@ -80,7 +85,7 @@ export class UstManager {
 
   constructor(
     private readonly sessions: { all(): readonly SessionState[] },
-    options: UstManagerOptions,
+    private readonly options: UstManagerOptions,
   ) {
     this.defaultRoot = defaultShmRoot(options.runDir, options.shmBase ?? DEFAULT_SHM_BASE);
     this.shmDirs = new ShmDirs(path.join(options.runDir, 'shm-dirs'), options.log);
@@ -196,6 +201,12 @@ export class UstManager {
     }
     for (const link of this.links.values()) this.update(link, active);
     for (const [s, u] of this.ust) if (!live.has(s)) this.drop(s, u);
+    this.options.onChange?.();
+  }
+
+  /** The buffer sets of a session, in creation order (the consumer side drains them). */
+  setsOf(session: SessionState): BufferSet[] {
+    return [...(this.ust.get(session)?.sets.values() ?? [])];
   }
 
   /** The buffer sets of a session, for SessionInfo, in creation order. */
@@ -223,7 +234,7 @@ export class UstManager {
   private state(session: SessionState): UstSession {
     let u = this.ust.get(session);
     if (!u) {
-      u = { sets: new Map(), pidDirs: new Map(), nextInstance: 0n, failed: new Set() };
+      u = { sets: new Map(), pidDirs: new Map(), nextInstance: 0n, traceUuids: new Map(), failed: new Set() };
       this.ust.set(session, u);
     }
     return u;
@@ -295,7 +306,13 @@ export class UstManager {
         u.pidDirs.set(app.processKey, dir);
       }
     }
-    const streamPaths = createStreams(dir, session, channel, index, this.streamCount, () => u.nextInstance++, streamFileOwner(kind, app, this.daemon));
+    const traceDir = path.relative(sessionDir, dir);
+    let traceUuid = u.traceUuids.get(traceDir);
+    if (!traceUuid) {
+      traceUuid = randomUUID();
+      u.traceUuids.set(traceDir, traceUuid);
+    }
+    const streamPaths = createStreams(dir, traceUuid, channel, index, this.streamCount, () => u.nextInstance++, streamFileOwner(kind, app, this.daemon));
     const set: BufferSet = {
       key: this.nextKey++,
       session,
@@ -306,6 +323,8 @@ export class UstManager {
       pid: kind === 'pid' ? app.pid : 0,
       procname: kind === 'pid' ? app.procname : '',
       dir,
+      traceDir,
+      traceUuid,
       streamPaths,
       ids: new EventIdTable(),
     };

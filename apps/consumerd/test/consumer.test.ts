@@ -1,0 +1,172 @@
+import { decodeIndex, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, readPacketPreamble } from '@tstrace/ctf';
+import { createStreamFile, StreamWriter } from '@tstrace/ringbuffer';
+import { StatusError, tstrace } from '@tstrace/comm';
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Consumer } from '../src/consumer';
+import { EventTable, payloadEnd } from '../src/event-count';
+import { StreamFile } from '../src/stream-file';
+
+const uuid = Uint8Array.from({ length: 16 }, (_, i) => i);
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Writes `n` events of id 0 (u32 seq, string text) or id 1 (seq:u16, char[4]) through the real writer. */
+function writeEvents(w: StreamWriter, n: number, from = 0): void {
+  for (let i = from; i < from + n; i++) {
+    if (i % 2 === 0) {
+      const text = `event-${i}`;
+      const p = w.reserve(0, 4 + text.length + 1);
+      const size = w.lastSize;
+      w.view.setUint32(p, i, true);
+      for (let c = 0; c < text.length; c++) w.bytes[p + 4 + c] = text.charCodeAt(c);
+      w.bytes[p + 4 + text.length] = 0;
+      w.commit(p, size);
+    } else {
+      const count = i % 5;
+      const p = w.reserve(1, 4 + 2 * count + 4);
+      const size = w.lastSize;
+      w.view.setUint32(p, count, true);
+      for (let k = 0; k < count; k++) w.view.setUint16(p + 4 + 2 * k, k, true);
+      w.bytes.set([65, 66, 0, 0], p + 4 + 2 * count);
+      w.commit(p, size);
+    }
+  }
+}
+
+describe('tstrace-consumerd', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstrace-consumerd-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  describe('event counting', () => {
+    it('sizes every field type and the contexts', () => {
+      const bytes = new Uint8Array(128);
+      const view = new DataView(bytes.buffer);
+      // vpid + procname (4 + 17), then string "ab", seq:u16 of 3, bytes of 2, char[3], enum:u8, u64[2], double.
+      let o = 21;
+      bytes.set([97, 98, 0], o);
+      o += 3;
+      view.setUint32(o, 3, true);
+      o += 4 + 6;
+      view.setUint32(o, 2, true);
+      o += 4 + 2 + 3 + 1 + 16 + 8;
+      const end = payloadEnd(['vpid', 'procname'], ['string', 'seq:u16', 'bytes', 'char[3]', 'enum:u8:{"A":1}', 'u64[2]', 'double']);
+      expect(end(bytes, view, 0, 128)).to.equal(o);
+      expect(end(bytes, view, 0, o)).to.equal(o);
+      expect(end(bytes, view, 0, o - 1)).to.equal(-1);
+      expect(end(bytes, view, 0, 30)).to.equal(-1);
+      expect(() => payloadEnd([], ['u7'])).to.throw(TypeError, /unknown field type "u7"/);
+      expect(() => payloadEnd(['pid'], [])).to.throw(TypeError, /unknown context "pid"/);
+    });
+
+    it('counts the events of packets written by the ring buffer writer', () => {
+      const file = path.join(dir, 'ring');
+      createStreamFile(file, { subbufSize: 4096, numSubbufs: 4, mode: 'discard', streamId: 0, cpuId: 0, uuid, streamInstanceId: 1n });
+      const w = StreamWriter.open(file);
+      writeEvents(w, 100);
+      const table = new EventTable([]);
+      table.add(0, ['u32', 'string']);
+      table.add(1, ['seq:u16', 'char[4]']);
+      const consumer = new Consumer({ log: quiet });
+      consumer.handle(tstrace.consumer.Request.create({ addChannel: { channelKey: 1, session: 's', name: 'ch', traceDir: path.join(dir, 'trace'), subbufSize: 4096, numSubbuf: 4, events: [{ id: 0, types: ['u32', 'string'] }, { id: 1, types: ['seq:u16', 'char[4]'] }] } }));
+      consumer.handle(tstrace.consumer.Request.create({ addStream: { channelKey: 1, shmPath: file, n: 0 } }));
+      const reply = consumer.handle(tstrace.consumer.Request.create({ flush: { channelKeys: [1] } }));
+      const stats = reply.stats!.channels![0];
+      expect(Number(stats.eventsRecorded)).to.equal(100);
+      expect(Number(stats.eventsDiscarded)).to.equal(0);
+      expect(stats.dataPending).to.equal(false);
+      expect(Number(stats.packets)).to.be.greaterThan(0);
+      // The file holds the packets unchanged, and the index describes each one.
+      const data = fs.readFileSync(path.join(dir, 'trace', 'ch_0'));
+      const index = decodeIndex(fs.readFileSync(path.join(dir, 'trace', 'index', 'ch_0.idx')));
+      expect(data.length).to.equal(4096 * Number(stats.packets));
+      expect(index).to.have.length(Number(stats.packets));
+      index.forEach((e, i) => {
+        const pre = readPacketPreamble(new DataView(data.buffer, data.byteOffset + 4096 * i, 4096), 0);
+        expect(e.offset).to.equal(BigInt(4096 * i));
+        expect(e.packetSeqNum).to.equal(BigInt(i));
+        expect(pre.packetSeqNum).to.equal(BigInt(i));
+        expect(e.contentSizeBits).to.equal(pre.contentSizeBits);
+        expect(e.timestampBegin).to.equal(pre.timestampBegin);
+        expect(e.streamInstanceId).to.equal(1n);
+      });
+      expect(() => table.count(new Uint8Array(4096), 200)).to.throw(RangeError);
+      consumer.shutdown();
+      w.close();
+    });
+  });
+
+  describe('stream files', () => {
+    const packet = (seq: number, size = 4096) => {
+      const bytes = new Uint8Array(size);
+      bytes[0] = seq;
+      return { bytes, contentSize: 100, timestampBegin: BigInt(seq * 10), timestampEnd: BigInt(seq * 10 + 5), eventsDiscarded: 0n, streamId: 2, streamInstanceId: 7n, seq: BigInt(seq) };
+    };
+
+    it('rotates at --tracefile-size and keeps --tracefile-count files, each with its index', () => {
+      const f = new StreamFile({ dir, name: 'ch_0', tracefileSize: 8192, tracefileCount: 3, owner: undefined });
+      f.open();
+      for (let i = 0; i < 9; i++) f.write(packet(i));
+      f.close();
+      expect(fs.readdirSync(dir).filter((n) => n.startsWith('ch_0')).sort()).to.deep.equal(['ch_0_2', 'ch_0_3', 'ch_0_4']);
+      expect(fs.readdirSync(path.join(dir, 'index')).sort()).to.deep.equal(['ch_0_2.idx', 'ch_0_3.idx', 'ch_0_4.idx']);
+      expect(decodeIndex(fs.readFileSync(path.join(dir, 'index', 'ch_0_3.idx'))).map((e) => [Number(e.offset), Number(e.packetSeqNum)])).to.deep.equal([[0, 6], [4096, 7]]);
+      expect(fs.statSync(path.join(dir, 'ch_0_4')).size).to.equal(4096);
+    });
+
+    it('after a crash, keeps the indexed packets, cuts a torn tail, and knows the last packet', () => {
+      const f = new StreamFile({ dir, name: 'ch_0', tracefileSize: 0, tracefileCount: 0 });
+      f.open();
+      for (let i = 0; i < 3; i++) f.write(packet(i));
+      f.close();
+      // A consumer killed in the middle of the 4th packet's data, and of an index entry.
+      fs.appendFileSync(path.join(dir, 'ch_0'), Buffer.alloc(1000, 9));
+      fs.appendFileSync(path.join(dir, 'index', 'ch_0.idx'), Buffer.alloc(30, 9));
+      const again = new StreamFile({ dir, name: 'ch_0', tracefileSize: 0, tracefileCount: 0 });
+      again.open();
+      expect(again.lastSeq).to.equal(2n);
+      expect(fs.statSync(path.join(dir, 'ch_0')).size).to.equal(3 * 4096);
+      expect(fs.statSync(path.join(dir, 'index', 'ch_0.idx')).size).to.equal(INDEX_HEADER_SIZE + 3 * INDEX_ENTRY_SIZE);
+      again.write(packet(3));
+      again.close();
+      expect(decodeIndex(fs.readFileSync(path.join(dir, 'index', 'ch_0.idx'))).map((e) => Number(e.packetSeqNum))).to.deep.equal([0, 1, 2, 3]);
+      expect(fs.readFileSync(path.join(dir, 'ch_0'))[3 * 4096]).to.equal(3);
+    });
+  });
+
+  describe('commands', () => {
+    it('refuses bad channels, unknown keys and bad metadata with a clear error, and changes nothing', () => {
+      const consumer = new Consumer({ log: quiet });
+      const call = (req: tstrace.consumer.Request.$Properties) => () => consumer.handle(tstrace.consumer.Request.create(req));
+      expect(call({ addChannel: { channelKey: 1, name: 'ch', traceDir: 'relative' } })).to.throw(StatusError, /must be an absolute path/);
+      expect(call({ addChannel: { channelKey: 1, name: '../x', traceDir: dir } })).to.throw(StatusError, /cannot name a file/);
+      expect(call({ addChannel: { channelKey: 1, name: 'ch', traceDir: dir, events: [{ id: 0, types: ['nope'] }] } })).to.throw(StatusError, /unknown field type "nope"/);
+      expect(call({ addStream: { channelKey: 9, shmPath: '/nope', n: 0 } })).to.throw(StatusError, /no channel with key 9/);
+      expect(call({ flush: { channelKeys: [9] } })).to.throw(StatusError, /no channel with key 9/);
+      consumer.handle(tstrace.consumer.Request.create({ addChannel: { channelKey: 1, name: 'ch', traceDir: path.join(dir, 't') } }));
+      expect(call({ addChannel: { channelKey: 1, name: 'ch', traceDir: dir } })).to.throw(StatusError, /already attached/);
+      expect(call({ addStream: { channelKey: 1, shmPath: path.join(dir, 'missing'), n: 0 } })).to.throw(StatusError, /stream 0 of channel "ch"/);
+      expect(call({ metadata: { traceDir: path.join(dir, 't'), text: 'garbage' } })).to.throw(StatusError, /CTF 1.8/);
+      expect(fs.existsSync(path.join(dir, 't', 'metadata'))).to.equal(false);
+      consumer.shutdown();
+    });
+
+    it('appends metadata that grows, and rewrites metadata that changed', () => {
+      const consumer = new Consumer({ log: quiet });
+      const trace = path.join(dir, 'a', 'b');
+      const send = (text: string) => consumer.handle(tstrace.consumer.Request.create({ metadata: { traceDir: trace, text } }));
+      send('/* CTF 1.8 */\nA\n');
+      const ino = fs.statSync(path.join(trace, 'metadata')).ino;
+      send('/* CTF 1.8 */\nA\nB\n');
+      expect(fs.readFileSync(path.join(trace, 'metadata'), 'utf8')).to.equal('/* CTF 1.8 */\nA\nB\n');
+      expect(fs.statSync(path.join(trace, 'metadata')).ino).to.equal(ino);
+      send('/* CTF 1.8 */\nC\n');
+      expect(fs.readFileSync(path.join(trace, 'metadata'), 'utf8')).to.equal('/* CTF 1.8 */\nC\n');
+      consumer.shutdown();
+    });
+  });
+});

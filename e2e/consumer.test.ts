@@ -1,0 +1,215 @@
+import { expect } from 'chai';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isAlive, killAndWait, sleep, TestEnv } from './harness';
+import { runApp } from './ust-buffers.test';
+import type { AppJob } from './ust-app';
+
+const APP = path.join(__dirname, 'ust-app.js');
+
+interface Babeltrace {
+  /** Event lines printed. */
+  events: number;
+  /** Sum of the "discarded N events" warnings. */
+  discarded: number;
+  stderr: string;
+  code: number;
+}
+
+/** Runs babeltrace2 on a trace directory; counts lines without holding them (a trace can be big). */
+function babeltrace(dir: string, grep?: string): Babeltrace {
+  const errFile = `${dir}.bt-stderr`;
+  const filter = grep ? `grep -c -- "$3"` : 'wc -l';
+  const r = spawnSync('bash', ['-c', `babeltrace2 "$1" 2>"$2" | ${filter}; exit \${PIPESTATUS[0]}`, 'bash', dir, errFile, grep ?? ''], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const stderr = fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : '';
+  fs.rmSync(errFile, { force: true });
+  const discarded = [...stderr.matchAll(/discarded (\d+) events?/gi)].reduce((n, m) => n + Number(m[1]), 0);
+  return { events: Number(r.stdout.trim()), discarded, stderr, code: r.status ?? -1 };
+}
+
+/** The "Channel NAME (user space): N events recorded, M discarded" line of stop's summary. */
+function summary(stdout: string, channel: string): { recorded: number; discarded: number } {
+  const m = new RegExp(`Channel ${channel} \\(user space\\): ([0-9,]+) events recorded, ([0-9,]+) discarded`).exec(stdout);
+  if (!m) throw new Error(`no summary of channel ${channel} in: ${stdout}`);
+  return { recorded: Number(m[1].replace(/,/g, '')), discarded: Number(m[2].replace(/,/g, '')) };
+}
+
+function startApp(env: NodeJS.ProcessEnv, job: AppJob): { child: ChildProcess; lines: string[] } {
+  const child = spawn(process.execPath, [APP, JSON.stringify(job)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let partial = '';
+  child.stdout!.on('data', (d) => {
+    const parts = (partial + d).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts);
+  });
+  return { child, lines };
+}
+
+async function waitFor(what: string, test: () => boolean, ms = 15000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function consumerPid(t: TestEnv): number | undefined {
+  const r = spawnSync('pgrep', ['-f', `consumerd.*--socket ${path.join(t.runDir, 'consumerd-ust.sock')}`], { encoding: 'utf8' });
+  const pids = r.stdout.trim().split('\n').filter(Boolean).map(Number);
+  return pids[0];
+}
+
+describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', function () {
+  this.timeout(300000);
+  let t: TestEnv;
+  const children: ChildProcess[] = [];
+  beforeEach(() => {
+    t = new TestEnv('consumer');
+  });
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await t.cleanup();
+  });
+
+  it('4 apps × 2 threads × 125,000 events with large buffers: 1,000,000 on disk, 0 discarded, by stop and by babeltrace2', async () => {
+    const out = path.join(t.root, 'big');
+    t.ok(['create', 'big', '-o', out]);
+    t.ok(['enable-channel', '-u', 'big', '--subbuf-size', '4M', '--num-subbuf', '8']);
+    t.ok(['enable-event', '-u', '-c', 'big', 'e2e:load']);
+    t.ok(['add-context', '-u', '-c', 'big', '-t', 'vpid', '-t', 'procname']);
+    t.ok(['start']);
+    const apps = await Promise.all([1, 2, 3, 4].map((app) => runApp(t.env, { app, threads: 2, events: 125000, waitEnabledMs: 15000 })));
+    for (const a of apps) expect(a.code, a.stderr).to.equal(0);
+    const stopped = t.ok(['stop']);
+    expect(summary(stopped, 'big')).to.deep.equal({ recorded: 1_000_000, discarded: 0 });
+    expect(stopped).to.include(`Trace written to ${out}`);
+    const trace = path.join(out, 'ust', 'uid', String(process.getuid!()), '64-bit');
+    expect(fs.existsSync(path.join(trace, 'metadata'))).to.equal(true);
+    const bt = babeltrace(out);
+    expect(bt.code, bt.stderr).to.equal(0);
+    expect(bt.stderr).to.equal('');
+    expect(bt.events).to.equal(1_000_000);
+    // The last event of every writer, with its fields as babeltrace2 prints them.
+    for (const app of [1, 2, 3, 4]) for (const thread of [1, 2]) expect(babeltrace(out, `seq = 124999, half = 62499.5, text = "a${app}t${thread}#124999"`).events).to.equal(1);
+    t.ok(['destroy', 'big']);
+  });
+
+  it('small buffers in discard mode: recorded + discarded = emitted exactly, by stop and by babeltrace2', async () => {
+    const out = path.join(t.root, 'small');
+    t.ok(['create', 'small', '-o', out]);
+    t.ok(['enable-channel', '-u', 'tiny', '--subbuf-size', '4096', '--num-subbuf', '2', '--buffers-pid']);
+    t.ok(['enable-event', '-u', '-c', 'tiny', 'e2e:load']);
+    t.ok(['start']);
+    const apps = await Promise.all([1, 2, 3, 4].map((app) => runApp(t.env, { app, threads: 2, events: 125000, waitEnabledMs: 15000 })));
+    for (const a of apps) expect(a.code, a.stderr).to.equal(0);
+    const s = summary(t.ok(['stop']), 'tiny');
+    expect(s.discarded).to.be.greaterThan(0);
+    expect(s.recorded + s.discarded).to.equal(1_000_000);
+    const bt = babeltrace(out);
+    expect(bt.code, bt.stderr).to.equal(0);
+    expect(bt.events).to.equal(s.recorded);
+    expect(bt.discarded).to.equal(s.discarded);
+    t.ok(['destroy', 'small']);
+  });
+
+  it('overwrite mode keeps the newest events', async () => {
+    const out = path.join(t.root, 'ring');
+    t.ok(['create', 'ring', '-o', out]);
+    t.ok(['enable-channel', '-u', 'ring', '--overwrite', '--subbuf-size', '4096', '--num-subbuf', '4', '--buffers-pid']);
+    t.ok(['enable-event', '-u', '-c', 'ring', 'e2e:load']);
+    t.ok(['start']);
+    // While the consumer drains, an overwrite ring loses only what the writer laps; the last event is always kept.
+    const a = await runApp(t.env, { app: 1, threads: 0, events: 100000, waitEnabledMs: 15000 });
+    expect(a.code, a.stderr).to.equal(0);
+    const s = summary(t.ok(['stop']), 'ring');
+    expect(s.recorded).to.be.greaterThan(0);
+    expect(babeltrace(out, 'seq = 99999,').events).to.equal(1);
+    const bt = babeltrace(out);
+    expect(bt.code, bt.stderr).to.equal(0);
+    expect(bt.events).to.equal(s.recorded);
+    t.ok(['destroy', 'ring']);
+  });
+
+  it('an app killed -9 mid-trace loses nothing it committed', async () => {
+    const out = path.join(t.root, 'kill');
+    t.ok(['create', 'kill', '-o', out]);
+    t.ok(['enable-channel', '-u', 'k', '--buffers-pid']);
+    t.ok(['enable-event', '-u', '-c', 'k', 'e2e:tick']);
+    t.ok(['start']);
+    const app = startApp(t.env, { app: 3, threads: 0, events: 0, tick: true, progress: true });
+    children.push(app.child);
+    await waitFor('ticks', () => app.lines.some((l) => /^emitted ([1-9][0-9]{2,})$/.test(l)));
+    app.child.kill('SIGKILL');
+    await new Promise((r) => app.child.once('exit', r));
+    const last = Math.max(...app.lines.filter((l) => l.startsWith('emitted ')).map((l) => Number(l.slice(8))));
+    const s = summary(t.ok(['stop']), 'k');
+    const first = babeltrace(out, 'n = 0 }');
+    expect(first.code, first.stderr).to.equal(0);
+    // Every tick from the first enabled one up to (at least) the last one the app reported is on disk, once.
+    const bt = babeltrace(out);
+    expect(bt.events).to.equal(s.recorded);
+    expect(s.recorded).to.be.greaterThan(last - 1000);
+    for (const n of [last, last - 1, Math.floor(last / 2)]) expect(babeltrace(out, `n = ${n} }`).events, `tick ${n}`).to.equal(1);
+    t.ok(['destroy', 'kill']);
+  });
+
+  it('kill -9 of the consumer: tracing goes on after the restart, and the gap is reported', async () => {
+    const out = path.join(t.root, 'cons');
+    t.ok(['create', 'cons', '-o', out]);
+    t.ok(['enable-event', '-u', 'e2e:tick']);
+    t.ok(['start']);
+    const app = startApp(t.env, { app: 4, threads: 0, events: 0, tick: true, progress: true });
+    children.push(app.child);
+    await waitFor('a consumer', () => consumerPid(t) !== undefined);
+    await waitFor('ticks', () => app.lines.some((l) => /^emitted [1-9][0-9]{2,}$/.test(l)));
+    const old = consumerPid(t)!;
+    await killAndWait(old, 'SIGKILL');
+    await waitFor('a new consumer', () => consumerPid(t) !== undefined && consumerPid(t) !== old);
+    const killedAt = Math.max(...app.lines.filter((l) => l.startsWith('emitted ')).map((l) => Number(l.slice(8))));
+    await waitFor('ticks after the restart', () => Number(app.lines[app.lines.length - 1]?.slice(8)) > killedAt + 300);
+    const status = t.ok(['list', 'cons']);
+    expect(status).to.match(/Consumer daemon restarted 1 time: buffers not drained for \d+ ms/);
+    const stopped = t.ok(['stop']);
+    expect(stopped).to.match(/Warning: the consumer daemon was restarted 1 time; buffers were not drained for \d+ ms/);
+    const s = summary(stopped, 'channel0');
+    const bt = babeltrace(out);
+    expect(bt.code, bt.stderr).to.equal(0);
+    expect(bt.events).to.equal(s.recorded);
+    // Ticks from after the restart are there.
+    expect(babeltrace(out, `n = ${killedAt + 300} }`).events).to.equal(1);
+    expect(isAlive(old)).to.equal(false);
+    t.ok(['destroy', 'cons']);
+  });
+
+  it('--tracefile-size and --tracefile-count rotate and cap the stream files; babeltrace2 still reads the trace', async () => {
+    const out = path.join(t.root, 'rot');
+    t.ok(['create', 'rot', '-o', out]);
+    t.ok(['enable-channel', '-u', 'r', '--subbuf-size', '4096', '--num-subbuf', '8', '--tracefile-size', '16384', '--tracefile-count', '3']);
+    t.ok(['enable-event', '-u', '-c', 'r', 'e2e:load']);
+    t.ok(['start']);
+    const a = await runApp(t.env, { app: 1, threads: 0, events: 20000, waitEnabledMs: 15000 });
+    expect(a.code, a.stderr).to.equal(0);
+    const s = summary(t.ok(['stop']), 'r');
+    const trace = path.join(out, 'ust', 'uid', String(process.getuid!()), '64-bit');
+    const files = fs.readdirSync(trace).filter((f) => f.startsWith('r_'));
+    const byStream = new Map<string, string[]>();
+    for (const f of files) {
+      const [, stream] = /^r_(\d+)_\d+$/.exec(f)!;
+      byStream.set(stream, [...(byStream.get(stream) ?? []), f]);
+    }
+    for (const [, list] of byStream) expect(list.length).to.be.at.most(3);
+    expect([...byStream.values()].some((l) => l.length === 3)).to.equal(true);
+    for (const f of files) {
+      expect(fs.statSync(path.join(trace, f)).size).to.be.at.most(16384);
+      expect(fs.existsSync(path.join(trace, 'index', `${f}.idx`))).to.equal(true);
+    }
+    const bt = babeltrace(out);
+    expect(bt.code, bt.stderr).to.equal(0);
+    // The oldest files are gone: fewer events than recorded, and the newest is there.
+    expect(bt.events).to.be.greaterThan(0).and.lessThan(s.recorded);
+    expect(babeltrace(out, 'seq = 19999,').events).to.equal(1);
+    t.ok(['destroy', 'rot']);
+  });
+});
