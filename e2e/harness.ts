@@ -1,4 +1,4 @@
-import { spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -95,4 +95,14 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The parts of `list --json` for a session that a user sets (no uuid, times or owner). */
 export function settings(session: any): any {
   return session.config;
+}
+
+/** Runs the e2e app (ust-app.ts) as its own process; resolves with its exit code and output. */
+export function runApp(env: NodeJS.ProcessEnv, job: import('./ust-app').AppJob): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'ust-app.js'), JSON.stringify(job)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr, pid: child.pid! })));
 }

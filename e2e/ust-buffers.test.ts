@@ -1,22 +1,7 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { TestEnv } from './harness';
+import { runApp, TestEnv } from './harness';
 import { bufferSets, readAll } from './trace-read';
-import type { AppJob } from './ust-app';
-
-const APP = path.join(__dirname, 'ust-app.js');
-
-/** Runs the e2e app as its own process; resolves with its exit code and output. */
-export function runApp(env: NodeJS.ProcessEnv, job: AppJob): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
-  const child = spawn(process.execPath, [APP, JSON.stringify(job)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr, pid: child.pid! })));
-}
 
 function loadText(app: number, thread: number, seq: number): string {
   return `a${app}t${thread}#${seq}`;

@@ -3,7 +3,7 @@
  * StreamFile per stream, event counts, loss counters, the switch timer, and the wake-up pipes.
  */
 import { tstrace } from '@tstrace/comm';
-import { StreamReader } from '@tstrace/ringbuffer';
+import { StreamCounters, StreamReader } from '@tstrace/ringbuffer';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { PACKET_FIELD } from '@tstrace/ctf';
@@ -32,6 +32,8 @@ interface Stream {
   wake?: net.Socket;
   /** Streams that outlived their process (per-PID) are closed once drained. */
   closed: boolean;
+  /** The ring's loss counters when it was closed (it is unmapped then). */
+  final?: StreamCounters;
 }
 
 /** Packets read from one stream per pass, so that one busy stream cannot starve the others. */
@@ -160,7 +162,7 @@ export class Channel {
     let overwritten = 0;
     let skipped = 0;
     for (const s of this.streams) {
-      const c = s.reader.counters();
+      const c = s.final ?? s.reader.counters();
       discarded += c.lostFull + c.lostBig;
       overwritten += c.overrun;
       skipped += c.skipped;
@@ -177,6 +179,7 @@ export class Channel {
   }
 
   private closeStream(s: Stream): void {
+    s.final = s.reader.counters();
     s.closed = true;
     s.wake?.destroy();
     s.file.close();

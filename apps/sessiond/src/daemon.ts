@@ -73,9 +73,10 @@ export class SessionDaemon {
       log,
       shmBase: this.options.shmBase,
       onChange: () => consumerSync?.schedule(),
+      setReady: (set) => consumerSync?.isReady(set) ?? true,
     });
     const consumer = new ConsumerDaemon({ runDir, log, verbosity: this.options.verbosity, onRestart: (downMs) => consumerSync?.restarted(downMs) });
-    consumerSync = new ConsumerSync(consumer, this.sessions, ust, log);
+    consumerSync = new ConsumerSync(consumer, this.sessions, ust, log, () => ust.sync());
     this.consumer = consumer;
     // Shared memory a killed daemon left goes before we make any.
     ust.startup();

@@ -41,6 +41,8 @@ export class ConsumerSync {
   private readonly history = new WeakMap<SessionState, ConsumerHistory>();
   /** Clock offsets (epoch ns at CLOCK_MONOTONIC 0), fixed per session for its whole life. */
   private readonly clockOffsets = new WeakMap<SessionState, bigint>();
+  /** Sets the consumer has attached (channel and every stream): apps may write into them. */
+  private readonly ready = new Set<number>();
   private chain: Promise<void> = Promise.resolve();
   private scheduled = false;
 
@@ -49,7 +51,14 @@ export class ConsumerSync {
     private readonly sessions: SessionSource,
     private readonly buffers: BufferSource,
     private readonly log: ConsumerLog,
+    /** Sets became ready: the apps' states must follow. */
+    private readonly onReady: () => void = () => undefined,
   ) {}
+
+  /** Apps write into a set of a drained session only once the consumer has it, so that nothing is written that no one drains. */
+  isReady(set: BufferSet): boolean {
+    return !this.drained(set.session) || this.ready.has(set.key);
+  }
 
   /** Attaches what is new, soon (after the current command). */
   schedule(): void {
@@ -177,6 +186,7 @@ export class ConsumerSync {
   /** Sends what the consumer lacks; commands go out together, in order, and are awaited together. */
   private async apply(): Promise<void> {
     const calls: Promise<unknown>[] = [];
+    const attaching: BufferSet[] = [];
     const call = (request: tstrace.consumer.Request.$Properties, what: string) =>
       calls.push(this.consumer.call(request).catch((err: Error) => this.log.error(`${what}: ${err.message}`)));
     for (const session of this.sessions.all()) {
@@ -212,7 +222,8 @@ export class ConsumerSync {
             },
             what,
           );
-          set.streamPaths.forEach((shmPath, n) => call({ addStream: { channelKey: set.key, shmPath, n } }, `${what}, stream ${n}`));
+          set.streamPaths.forEach((shmPath, n) => call({ addStream: { channelKey: set.key, shmPath, n, wakePath: set.wakePaths[n] ?? '' } }, `${what}, stream ${n}`));
+          if (!this.ready.has(set.key)) attaching.push(set);
         } else if (layouts.length > sent) {
           call({ addEvents: { channelKey: set.key, events: layouts.slice(sent) } }, what);
         }
@@ -224,7 +235,12 @@ export class ConsumerSync {
         call({ metadata: { traceDir: dir, text, ownerUid: session.ownerUid, ownerGid: session.ownerGid } }, `metadata of ${dir}`);
       }
     }
+    // A set the consumer could not take (logged above) is released too: its writers then count
+    // what they drop instead of waiting forever.
     await Promise.all(calls);
+    if (attaching.length === 0) return;
+    for (const set of attaching) this.ready.add(set.key);
+    this.onReady();
   }
 
   /** The TSDL of each trace directory of a session: one stream class per channel set in it. */

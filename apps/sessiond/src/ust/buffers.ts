@@ -1,4 +1,5 @@
 /** The ring buffers of one channel for one buffer owner: S stream files in one directory. */
+import { makeFifo } from '@tstrace/native';
 import { createStreamFile, FileOwner } from '@tstrace/ringbuffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -43,6 +44,10 @@ export interface BufferSet {
   /** UUID of the trace this set's streams belong to: one per trace directory. */
   traceUuid: string;
   streamPaths: string[];
+  /** `<stream>.wake` FIFOs, one per stream: writers poke them, the consumer reads them. */
+  wakePaths: string[];
+  /** The daemon holds each FIFO open, so that a writer can open it before any consumer does. */
+  wakeFds: number[];
   ids: EventIdTable;
 }
 
@@ -76,6 +81,32 @@ export function uuidBytes(uuid: string): Uint8Array {
   const hex = uuid.replace(/-/g, '');
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Error(`bad session uuid ${uuid}`);
   return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+/**
+ * Makes the wake-up FIFO of each stream (same owner and mode as the stream) and opens it
+ * read-write, non-blocking: held by the daemon, it always has a reader. On a failure what was
+ * made is removed and the error thrown.
+ */
+export function createWakePipes(streamPaths: string[], owner: FileOwner): { paths: string[]; fds: number[] } {
+  const paths: string[] = [];
+  const fds: number[] = [];
+  try {
+    for (const stream of streamPaths) {
+      const wake = `${stream}.wake`;
+      makeFifo(wake, owner.mode);
+      paths.push(wake);
+      // mkfifo applies the umask; the mode must be exactly the stream's.
+      fs.chmodSync(wake, owner.mode);
+      if ((process.getuid?.() ?? 0) === 0) fs.chownSync(wake, owner.uid, owner.gid);
+      fds.push(fs.openSync(wake, fs.constants.O_RDWR | fs.constants.O_NONBLOCK));
+    }
+  } catch (err) {
+    for (const fd of fds) fs.closeSync(fd);
+    for (const p of paths) fs.rmSync(p, { force: true });
+    throw err;
+  }
+  return { paths, fds };
 }
 
 /**

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { RegisteredApp } from '../apps';
 import { BufferScheme, ChannelState, Domain, SessionState } from '../model';
 import { dateStamp } from '../registry';
-import { BufferSet, bufferDirName, createStreams, DaemonIdentity, OwnerKind, streamFileOwner } from './buffers';
+import { BufferSet, bufferDirName, createStreams, createWakePipes, DaemonIdentity, OwnerKind, streamFileOwner } from './buffers';
 import { EventIdTable } from './event-ids';
 import { computeRoutes, sessionConcernsApp } from './routes';
 import { DEFAULT_SHM_BASE, defaultShmRoot, ensureOwnedDir, ensureOwnedPath, makeUniqueDir, ShmDirs } from './shm';
@@ -38,6 +38,8 @@ export interface UstManagerOptions {
   streamCount?: number;
   /** Called at the end of every sync: buffer sets or their events may have changed. */
   onChange?: () => void;
+  /** May apps write into this set yet? (The consumer drains it.) Routes into a set wait for it. */
+  setReady?: (set: BufferSet) => boolean;
 }
 
 /** What the manager keeps per registered app (per apps.sock connection). */
@@ -312,7 +314,15 @@ export class UstManager {
       traceUuid = randomUUID();
       u.traceUuids.set(traceDir, traceUuid);
     }
-    const streamPaths = createStreams(dir, traceUuid, channel, index, this.streamCount, () => u.nextInstance++, streamFileOwner(kind, app, this.daemon));
+    const owner = streamFileOwner(kind, app, this.daemon);
+    const streamPaths = createStreams(dir, traceUuid, channel, index, this.streamCount, () => u.nextInstance++, owner);
+    let wake: { paths: string[]; fds: number[] };
+    try {
+      wake = createWakePipes(streamPaths, owner);
+    } catch (err) {
+      for (const p of streamPaths) fs.rmSync(p, { force: true });
+      throw err;
+    }
     const set: BufferSet = {
       key: this.nextKey++,
       session,
@@ -326,6 +336,8 @@ export class UstManager {
       traceDir,
       traceUuid,
       streamPaths,
+      wakePaths: wake.paths,
+      wakeFds: wake.fds,
       ids: new EventIdTable(),
     };
     u.sets.set(key, set);
@@ -337,6 +349,7 @@ export class UstManager {
   /** Removes a destroyed session's shm directory and its record. */
   private drop(session: SessionState, u: UstSession): void {
     this.ust.delete(session);
+    for (const set of u.sets.values()) for (const fd of set.wakeFds.splice(0)) fs.closeSync(fd);
     if (u.dir) this.shmDirs.remove(u.dir);
   }
 
@@ -349,10 +362,10 @@ export class UstManager {
     const routes: tstrace.app.AppRoute.$Properties[] = [];
     for (const r of computeRoutes(app, active)) {
       const set = this.ust.get(r.session)?.sets.get(setKey(r.channel, r.channelIndex, app));
-      if (!set) continue;
+      if (!set || !(this.options.setReady?.(set) ?? true)) continue;
       const eventId = set.ids.idFor(app.events[r.event]);
       if (!channels.has(set.key)) {
-        channels.set(set.key, { key: set.key, session: r.session.name, channel: r.channel.name, streamPaths: [...set.streamPaths], contexts: [...r.channel.contexts] });
+        channels.set(set.key, { key: set.key, session: r.session.name, channel: r.channel.name, streamPaths: [...set.streamPaths], contexts: [...r.channel.contexts], wakePaths: [...set.wakePaths] });
       }
       routes.push({ event: r.event, channelKey: set.key, eventId, filters: r.filters });
     }
