@@ -1,7 +1,10 @@
 import { ArgsError, OptionSpec, OptionValue } from '@tstrace/args';
 import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { appToJson, LOGLEVELS, parseLoglevel, SessiondClient, SessionInfo, sessionToJson, tstraceHome } from '@tstrace/ctl';
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { clearCurrentSession, currentSession, setCurrentSession } from './rc';
 import { outputOf, renderApps, renderKernelEvents, renderSession, renderSessionList, renderTraceSummary } from './render';
 import { parseCount, parseList, parseMicros, parseSize } from './units';
@@ -12,6 +15,8 @@ const { Domain, BufferScheme, LoglevelType, EventType } = tstrace.client;
 export interface CommandContext {
   options: Record<string, OptionValue>;
   positionals: string[];
+  /** What follows `--` (only for commands that take a command line). */
+  rest: string[];
   json: boolean;
   quiet: boolean;
   client: () => Promise<SessiondClient>;
@@ -26,7 +31,10 @@ export interface Command {
   options: OptionSpec[];
   /** Most commands talk to the daemon; `set-session`, `version` and `help` do not. */
   maxPositionals: number;
-  run: (ctx: CommandContext) => Promise<void>;
+  /** Takes a command line after `--` (record). */
+  takesCommand?: boolean;
+  /** Resolves with the exit code when the command decides it (record exits with its child's). */
+  run: (ctx: CommandContext) => Promise<void | number>;
 }
 
 const opt = {
@@ -367,6 +375,67 @@ const stop: Command = {
   },
 };
 
+const record: Command = {
+  name: 'record',
+  summary: 'Trace a command from start to end: create, enable, start, run it, stop, destroy',
+  usage: 'tstrace record [-u EVENTS] [-o DIR] [-n NAME] -- COMMAND [ARGS...]',
+  maxPositionals: 0,
+  takesCommand: true,
+  options: [
+    { name: 'userspace', short: 'u', kind: 'value', valueName: 'EVENTS', help: 'userspace events to record, comma-separated, wildcards allowed (default: all)' },
+    { name: 'output', short: 'o', kind: 'value', valueName: 'DIR', help: 'write the trace to DIR (default $TSTRACE_HOME/tstrace-traces/NAME-DATE)' },
+    { name: 'name', short: 'n', kind: 'value', valueName: 'NAME', help: 'session name (default record-DATE)' },
+  ],
+  async run(ctx) {
+    if (ctx.rest.length === 0) throw new ArgsError('give the command to trace after --, e.g. tstrace record -- node app.js');
+    const events = parseList('-u', str(ctx, 'userspace') ?? '*');
+    if (events.length === 0) throw new ArgsError('-u needs at least one event name or pattern');
+    const output = str(ctx, 'output');
+    const client = await ctx.client();
+    const info = await client.createSession({ name: str(ctx, 'name') ?? `record-${process.pid}-${Date.now()}`, output: { path: output !== undefined ? path.resolve(output) : '' }, home: tstraceHome() });
+    const name = info.config!.name!;
+    let code: number;
+    try {
+      await client.enableEvent({ session: name, domain: Domain.USERSPACE, names: events, type: EventType.TRACEPOINT });
+      await client.start(name);
+      if (!ctx.quiet && !ctx.json) ctx.print(`Recording ${events.join(', ')} into ${outputOf(info)}\n`);
+      code = await runTraced(ctx.rest);
+    } catch (err) {
+      await client.destroySession({ name }).catch(() => undefined);
+      throw err;
+    }
+    const stopped = await client.stop(name);
+    await client.destroySession({ name });
+    if (ctx.json) ctx.printJson({ ...sessionToJson(stopped), exitCode: code });
+    else if (!ctx.quiet) ctx.print(renderTraceSummary(stopped));
+    return code;
+  },
+};
+
+/**
+ * Runs the command with the tracer preloaded (node's --import through NODE_OPTIONS) and resolves
+ * with its exit code (128 + signal number when a signal ended it). Ctrl-C goes to the command;
+ * the trace is stopped after it ends.
+ */
+function runTraced(argv: string[]): Promise<number> {
+  const register = require.resolve('@tstrace/ust/register');
+  const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--import=${JSON.stringify(pathToFileURL(register).href)}`].join(' ').trim();
+  const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: nodeOptions } });
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+  const onInt = forward('SIGINT');
+  const onTerm = forward('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return new Promise((resolve, reject) => {
+    child.once('error', (err) => reject(new StatusError(StatusCode.INVALID_ARGUMENT, `cannot run ${argv[0]}: ${err.message}`)));
+    child.once('exit', (code, signal) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0));
+    });
+  });
+}
+
 function trackCommand(name: 'track' | 'untrack'): Command {
   return {
     name,
@@ -464,5 +533,5 @@ const version: Command = {
 
 export const COMMANDS: Command[] = [
   create, destroy, list, status, enableChannel, disableChannel, enableEvent, disableEvent, addContext,
-  start, stop, trackCommand('track'), trackCommand('untrack'), save, load, setSession, version,
+  start, stop, record, trackCommand('track'), trackCommand('untrack'), save, load, setSession, version,
 ];

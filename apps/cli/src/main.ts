@@ -73,12 +73,13 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(mainHelp());
       return EXIT.usage;
     }
-    if (parsed.rest.length || parsed.positionals.length > command.maxPositionals) {
+    if ((parsed.rest.length && !command.takesCommand) || parsed.positionals.length > command.maxPositionals) {
       throw new ArgsError(`unexpected argument "${[...parsed.positionals.slice(command.maxPositionals), ...parsed.rest][0]}" for ${command.name} (usage: ${command.usage})`);
     }
-    await command.run({
+    const code = await command.run({
       options: parsed.options,
       positionals: parsed.positionals,
+      rest: parsed.rest,
       json,
       quiet: !!parsed.options.quiet,
       client: async () => {
@@ -88,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       print: out,
       printJson: (value) => out(`${JSON.stringify(value, null, 2)}\n`),
     });
-    return EXIT.ok;
+    return typeof code === 'number' ? code : EXIT.ok;
   } catch (err) {
     if (err instanceof ArgsError) return fail(EXIT.usage, err, 'USAGE');
     if (err instanceof StatusError) {

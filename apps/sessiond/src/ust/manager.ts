@@ -355,25 +355,37 @@ export class UstManager {
 
   // ---- app states ----
 
-  /** The AppState an app should have now; routes into sets that could not be made are left out. */
-  private desiredState(link: AppLink, active: readonly SessionState[]): { channels: tstrace.app.AppChannel.$Properties[]; routes: tstrace.app.AppRoute.$Properties[] } {
+  /**
+   * The AppState an app should have now; routes into sets that could not be made are left out.
+   * `waiting`: a route goes into a set the consumer has not attached yet.
+   */
+  private desiredState(link: AppLink, active: readonly SessionState[]): { channels: tstrace.app.AppChannel.$Properties[]; routes: tstrace.app.AppRoute.$Properties[]; waiting: boolean } {
     const { app } = link;
     const channels = new Map<number, tstrace.app.AppChannel.$Properties>();
     const routes: tstrace.app.AppRoute.$Properties[] = [];
+    let waiting = false;
     for (const r of computeRoutes(app, active)) {
       const set = this.ust.get(r.session)?.sets.get(setKey(r.channel, r.channelIndex, app));
-      if (!set || !(this.options.setReady?.(set) ?? true)) continue;
+      if (!set) continue;
+      if (!(this.options.setReady?.(set) ?? true)) {
+        waiting = true;
+        continue;
+      }
       const eventId = set.ids.idFor(app.events[r.event]);
       if (!channels.has(set.key)) {
         channels.set(set.key, { key: set.key, session: r.session.name, channel: r.channel.name, streamPaths: [...set.streamPaths], contexts: [...r.channel.contexts], wakePaths: [...set.wakePaths] });
       }
       routes.push({ event: r.event, channelKey: set.key, eventId, filters: r.filters });
     }
-    return { channels: [...channels.values()].sort((a, b) => (a.key ?? 0) - (b.key ?? 0)), routes };
+    return { channels: [...channels.values()].sort((a, b) => (a.key ?? 0) - (b.key ?? 0)), routes, waiting };
   }
 
   private update(link: AppLink, active: readonly SessionState[]): void {
-    const state = this.desiredState(link, active);
+    const { waiting, ...state } = this.desiredState(link, active);
+    // A state that still lacks a set the consumer is attaching is not sent: the app would take it
+    // as complete (ready() resolves on the first one) and lose its first events. The sync that
+    // follows the attach sends the whole state.
+    if (waiting) return;
     const text = JSON.stringify(state);
     if (text === link.sent) return;
     const routed = new Set(state.routes.map((r) => r.event ?? 0));
