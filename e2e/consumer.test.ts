@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isAlive, killAndWait, runApp, sleep, TestEnv } from './harness';
+import { isAlive, killAndWait, ROOT, runApp, sleep, TestEnv } from './harness';
 import type { AppJob } from './ust-app';
 
 const APP = path.join(__dirname, 'ust-app.js');
@@ -212,5 +212,29 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     expect(bt.events).to.be.greaterThan(0).and.lessThan(s.recorded);
     expect(babeltrace(out, 'seq = 19999,').events).to.equal(1);
     t.ok(['destroy', 'rot']);
+  });
+
+  it('record traces a command from start to end, prints the summary, and exits with its code', () => {
+    const out = path.join(t.root, 'rec');
+    const r = t.cli(['record', '-o', out, '--', process.execPath, path.join(ROOT, 'examples', 'shop.js')]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('shop: served 12 requests');
+    // 12 requests, 12 queries, 3 cache misses: every one, the first included.
+    expect(summary(r.stdout, 'channel0')).to.deep.equal({ recorded: 27, discarded: 0 });
+    expect(r.stdout).to.include(`Trace written to ${out}`);
+    const bt = babeltrace(out);
+    expect(bt.code, bt.stderr).to.equal(0);
+    expect(bt.events).to.equal(27);
+    expect(babeltrace(out, 'shop_http:request: .* method = "GET", path = "/nope", status = ( "NOT_FOUND" : container = 404 )').events).to.equal(1);
+    // The session is gone; the command's exit code is record's.
+    expect(t.json(['list'])).to.deep.equal([]);
+    expect(t.cli(['record', '-o', path.join(t.root, 'rec2'), '--', process.execPath, '-e', 'process.exit(3)']).code).to.equal(3);
+    const none = t.cli(['record']);
+    expect(none.code).to.equal(2);
+    expect(none.stderr).to.include('give the command to trace after --');
+    const missing = t.cli(['record', '-o', path.join(t.root, 'rec3'), '--', path.join(t.root, 'no-such-program')]);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.include('cannot run');
+    expect(t.json(['list'])).to.deep.equal([]);
   });
 });

@@ -1,7 +1,6 @@
 import { ArgsError, OptionSpec, OptionValue } from '@tstrace/args';
 import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { appToJson, LOGLEVELS, parseLoglevel, SessiondClient, SessionInfo, sessionToJson, tstraceHome } from '@tstrace/ctl';
-import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -418,6 +417,8 @@ const record: Command = {
  * the trace is stopped after it ends.
  */
 function runTraced(argv: string[]): Promise<number> {
+  // Loaded here: child_process costs start-up time to every other command (docs/ARCHITECTURE.md).
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const register = require.resolve('@tstrace/ust/register');
   const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--import=${JSON.stringify(pathToFileURL(register).href)}`].join(' ').trim();
   const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: nodeOptions } });

@@ -233,18 +233,18 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
       const st = fs.statSync(s);
       expect([st.uid, st.gid]).to.deep.equal([me.uid, isRoot ? 555 : process.getgid!()]);
     }
-    // The stream files carry the stream class, the stream index and the session's uuid.
+    // The stream files carry the stream class, the stream index and their trace's uuid.
     const head = fs.readFileSync(streams[1]).subarray(0, 64);
     expect(head.readUInt32LE(0)).to.equal(0x42525354);
     expect(head.readInt32LE(5 * 4)).to.equal(0);
     expect(head.readInt32LE(6 * 4)).to.equal(1);
-    expect(head.subarray(32, 48).toString('hex')).to.equal(reply.session!.uuid!.replace(/-/g, ''));
+    expect(head.subarray(32, 48).toString('hex')).to.equal(h.ust.setsOf(h.sessions.get(me, 'web'))[0].traceUuid.replace(/-/g, ''));
     expect([head.readUInt32LE(48), head.readUInt32LE(52)]).to.deep.equal([1, 0]); // stream_instance_id: 0, 1 in this session
 
     const state = h.last(conn);
     expect(state).to.deep.equal({
       generation: 2,
-      channels: [{ key: 1, session: 'web', channel: 'channel0', streamPaths: streams, contexts: ['vpid', 'procname'] }],
+      channels: [{ key: 1, session: 'web', channel: 'channel0', streamPaths: streams, contexts: ['vpid', 'procname'], wakePaths: streams.map((s) => `${s}.wake`) }],
       routes: [{ event: 0, channelKey: 1, eventId: 0, filters: [] }],
     });
     expect(h.bytes(conn, 3)).to.deep.equal([0, 0, 0]);
@@ -415,7 +415,7 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     h.cmd(me, { startTracing: { session: 's' } });
     const dir = path.join(shm, `s-${date}`);
     expect(h.ust.sessionDir(h.sessions.get(me, 's'))).to.equal(dir);
-    expect(fs.readdirSync(path.join(dir, 'ust', 'uid', String(me.uid), '64-bit'))).to.deep.equal(['channel0_0', 'channel0_1']);
+    expect(fs.readdirSync(path.join(dir, 'ust', 'uid', String(me.uid), '64-bit'))).to.deep.equal(['channel0_0', 'channel0_0.wake', 'channel0_1', 'channel0_1.wake']);
 
     const file = path.join(h.tmp, 'a-file');
     fs.writeFileSync(file, '');

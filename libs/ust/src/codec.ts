@@ -15,7 +15,11 @@ export interface Codec {
   readonly fixed: number;
   readonly size: Sizer;
   readonly write: Writer;
+  /** The size depends on the value (strings, sequences): emit calls `size` only for these. */
+  readonly variable: boolean;
 }
+
+type CodecParts = Omit<Codec, 'variable'>;
 
 const TWO32 = 4294967296;
 
@@ -47,13 +51,19 @@ function write32(view: DataView, _bytes: Uint8Array, o: number, v: unknown): num
   view.setUint32(o, typeof v === 'number' ? v : int32Of(v), true);
   return o + 4;
 }
-/** 64-bit integers take a bigint or a number (truncated toward zero, wrapped as a C cast does). */
+/**
+ * 64-bit integers take a bigint or a number (truncated toward zero, wrapped as a C cast does).
+ * Numbers here, the rest out of line: emit's inlining budget is in bytecode bytes.
+ */
 function write64(view: DataView, _bytes: Uint8Array, o: number, v: unknown): number {
-  if (typeof v === 'number') {
-    const t = Math.trunc(v);
-    view.setUint32(o, t >>> 0, true);
-    view.setUint32(o + 4, Math.floor(t / TWO32) >>> 0, true);
-  } else if (typeof v === 'bigint') {
+  if (typeof v !== 'number') return write64Other(view, o, v);
+  const t = Math.trunc(v);
+  view.setUint32(o, t >>> 0, true);
+  view.setUint32(o + 4, Math.floor(t / TWO32) >>> 0, true);
+  return o + 8;
+}
+function write64Other(view: DataView, o: number, v: unknown): number {
+  if (typeof v === 'bigint') {
     view.setBigUint64(o, v, true);
   } else {
     view.setUint32(o, typeof v === 'boolean' && v ? 1 : 0, true);
@@ -104,31 +114,64 @@ export function utf8Size(v: unknown): number {
   return n + 1;
 }
 
-/** The size pass of a string field (see above): measures, and packs ASCII into the scratch. */
+/**
+ * The size pass of a string field (see above): measures, and packs ASCII into the scratch. Kept
+ * small, so that V8 inlines it into emit: whole chunks of four ASCII characters and a short
+ * ASCII tail here, anything else (NUL, non-ASCII, not a string, no room) out of line.
+ */
 export function stringSize(v: unknown): number {
-  const words = scratch.words;
   const t = scratch.top;
-  if (typeof v !== 'string') {
-    if (t < SCRATCH_WORDS) words[t] = -1;
-    scratch.top = t + 1;
-    return 1;
-  }
+  if (typeof v !== 'string') return notPacked(t, 1);
   const n = v.length;
-  if (t + 2 + (n >>> 2) > SCRATCH_WORDS) {
-    if (t < SCRATCH_WORDS) words[t] = -1;
-    scratch.top = t + 1;
-    return utf8Size(v);
-  }
+  if (t + 2 + (n >>> 2) > SCRATCH_WORDS) return notPacked(t, utf8Size(v));
+  const words = scratch.words;
   let k = t + 1;
-  let w = 0;
   let i = 0;
+  // Four characters a turn with one test for the four (each charCodeAt dispatches on the
+  // string's representation, so the per-character bookkeeping is what can be saved): the mask
+  // is non-zero when a character is 0 (c - 1 is -1) or ≥ 0x80.
+  const whole = n & ~3;
+  for (; i < whole; i += 4) {
+    const c0 = v.charCodeAt(i);
+    const c1 = v.charCodeAt(i + 1);
+    const c2 = v.charCodeAt(i + 2);
+    const c3 = v.charCodeAt(i + 3);
+    if ((((c0 - 1) | (c1 - 1) | (c2 - 1) | (c3 - 1) | c0 | c1 | c2 | c3) & ~0x7f) !== 0) return packFrom(v, t, k, i);
+    words[k++] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+  }
+  let w = 0;
+  for (; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if ((c - 1) >>> 0 >= 0x7f) return packFrom(v, t, k, whole);
+    w |= c << ((i & 3) << 3);
+  }
+  words[k] = w; // the last characters and the NUL
+  words[t] = n + 1;
+  scratch.top = k + 1;
+  return n + 1;
+}
+
+/** A string field written directly, not from the scratch: its header word says so. */
+function notPacked(t: number, size: number): number {
+  if (t < SCRATCH_WORDS) scratch.words[t] = -1;
+  scratch.top = t + 1;
+  return size;
+}
+
+/**
+ * stringSize character by character from `i` (a multiple of 4, packed up to word `k`), where it
+ * met a NUL or a non-ASCII character: a NUL ends the string, anything else is measured as UTF-8
+ * and written directly.
+ */
+function packFrom(v: string, t: number, k: number, i: number): number {
+  const words = scratch.words;
+  const n = v.length;
+  let w = 0;
   for (; i < n; i++) {
     const c = v.charCodeAt(i);
     if ((c - 1) >>> 0 >= 0x7f) {
       if (c === 0) break;
-      words[t] = -1;
-      scratch.top = t + 1;
-      return utf8Tail(v, i, i) + 1;
+      return notPacked(t, utf8Tail(v, i, i) + 1);
     }
     w |= c << ((i & 3) << 3);
     if ((i & 3) === 3) {
@@ -147,10 +190,7 @@ export function writeString(view: DataView, bytes: Uint8Array, o: number, v: unk
   const words = scratch.words;
   const t = scratch.next;
   const n = t < SCRATCH_WORDS ? words[t] : -1;
-  if (n < 0) {
-    scratch.next = t + 1;
-    return encodeString(bytes, o, v);
-  }
+  if (n < 0) return writeUnpacked(bytes, o, v, t);
   let k = t + 1;
   const full = n >>> 2;
   for (let j = 0; j < full; j++) view.setInt32(o + (j << 2), words[k++], true);
@@ -164,6 +204,12 @@ export function writeString(view: DataView, bytes: Uint8Array, o: number, v: unk
   }
   scratch.next = t + 2 + ((n - 1) >>> 2);
   return o + n;
+}
+
+/** writeString for a string the size pass did not pack (its header word at `t` is -1). */
+function writeUnpacked(bytes: Uint8Array, o: number, v: unknown, t: number): number {
+  scratch.next = t + 1;
+  return encodeString(bytes, o, v);
 }
 
 /** UTF-8 bytes of s[i..] up to the first U+0000, plus `bytes` already counted. */
@@ -290,7 +336,7 @@ export function lengthOf(v: unknown): number {
   return typeof n === 'number' && n > 0 && n <= 0xffffffff ? Math.floor(n) : 0;
 }
 
-function seqCodec(info: TypeInfo & { kind: 'seq' }): Codec {
+function seqCodec(info: TypeInfo & { kind: 'seq' }): CodecParts {
   const elemSize = info.elem.bytes;
   const elem = intWriter(info.elem);
   const u8 = elemSize === 1;
@@ -314,7 +360,7 @@ function seqCodec(info: TypeInfo & { kind: 'seq' }): Codec {
 }
 
 /** bytes: a Uint8Array (or any array of byte values), u32 length first. */
-function bytesCodec(info: TypeInfo & { kind: 'bytes' }): Codec {
+function bytesCodec(info: TypeInfo & { kind: 'bytes' }): CodecParts {
   return {
     info,
     fixed: 4,
@@ -334,7 +380,7 @@ function bytesCodec(info: TypeInfo & { kind: 'bytes' }): Codec {
   };
 }
 
-function arrayCodec(info: TypeInfo & { kind: 'array' }): Codec {
+function arrayCodec(info: TypeInfo & { kind: 'array' }): CodecParts {
   const elemSize = info.elem.bytes;
   const elem = intWriter(info.elem);
   const length = info.length;
@@ -353,7 +399,7 @@ function arrayCodec(info: TypeInfo & { kind: 'array' }): Codec {
   };
 }
 
-function enumCodec(info: TypeInfo & { kind: 'enum' }): Codec {
+function enumCodec(info: TypeInfo & { kind: 'enum' }): CodecParts {
   const labels = info.labels;
   const container = intWriter(info.container);
   return {
@@ -369,9 +415,10 @@ const codecs = new Map<string, Codec>();
 
 /** The codec of a type string (see types.ts), shared by every field of that type. */
 export function codecFor(type: string): Codec {
-  let c = codecs.get(type);
-  if (c) return c;
+  const known = codecs.get(type);
+  if (known) return known;
   const info = parseType(type);
+  let c: CodecParts;
   switch (info.kind) {
     case 'int':
       c = { info, fixed: info.bytes, size: zero, write: intWriter(info) };
@@ -398,6 +445,7 @@ export function codecFor(type: string): Codec {
       c = enumCodec(info);
       break;
   }
-  if (codecs.size < 10000) codecs.set(type, c);
-  return c;
+  const codec: Codec = { ...c, variable: c.size !== zero };
+  if (codecs.size < 10000) codecs.set(type, codec);
+  return codec;
 }

@@ -54,6 +54,8 @@ class DaemonLink {
   private pageBuffer: ArrayBuffer | null = null;
   /** Events sent to this daemon so far (RegisterApp, then RegisterEvents). */
   sent = 0;
+  /** RegisterEvents sent and not answered yet. */
+  private eventsInFlight = 0;
   /** Routes of each event (by index) for this daemon. */
   routes: Route[][] = [];
   private writers = new Map<string, StreamWriter>();
@@ -155,6 +157,7 @@ class DaemonLink {
     this.client = null;
     this.state = 'idle';
     this.sent = 0;
+    this.eventsInFlight = 0;
     this.routes = [];
     const writers = this.writers;
     this.writers = new Map();
@@ -182,18 +185,27 @@ class DaemonLink {
     if (!client || this.state !== 'registered' || this.sent >= this.tracer.events.length) return;
     const events = this.tracer.events.slice(this.sent).map(eventDecl);
     this.sent = this.tracer.events.length;
-    client.call({ registerEvents: { events } }).catch(() => client.close());
+    // ready() now also waits for the state that answers these events: the daemon always sends
+    // one after its reply, so the first state applied once no RegisterEvents is unanswered.
+    this.settled = false;
+    this.eventsInFlight++;
+    client.call({ registerEvents: { events } }).then(
+      () => this.eventsInFlight--,
+      () => client.close(),
+    );
   }
 
   private onPush(reply: AppReply): void {
     const client = this.client;
     if (!client || !reply.appState) return;
     const state = reply.appState;
+    // A state that left before the daemon answered a RegisterEvents does not know those events.
+    const current = this.eventsInFlight === 0;
     const errors = this.apply(state);
     const done = () => {
       // The daemon sets the status bytes before it answers the ack.
       this.tracer.refreshCombined();
-      this.settle();
+      if (current) this.settle();
     };
     client.call({ ackState: { generation: state.generation, error: errors.join('; ') } }).then(done, done);
   }
@@ -211,10 +223,15 @@ class DaemonLink {
       try {
         const paths = ch.streamPaths ?? [];
         if (paths.length === 0) throw new Error('no stream');
-        const file = paths[(id.vpid + id.threadId) % paths.length];
+        const n = (id.vpid + id.threadId) % paths.length;
+        const file = paths[n];
         const context = contextBytes(ch.contexts ?? []);
         let writer = writers.get(file) ?? this.writers.get(file);
-        writer ??= StreamWriter.open(file);
+        if (!writer) {
+          writer = StreamWriter.open(file);
+          const wake = ch.wakePaths?.[n];
+          if (wake) writer.setWakePipe(wake);
+        }
         writers.set(file, writer);
         channels.set(key, { writer, context });
       } catch (err) {
@@ -346,6 +363,8 @@ export class Tracer {
    */
   ready(timeoutMs: number): Promise<void> {
     this.start();
+    // Events defined just before are sent now, so that ready() waits for their state too.
+    if (this.flushQueued) this.flushEvents();
     if (this.isSettled() || timeoutMs === 0) return Promise.resolve();
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
@@ -457,8 +476,7 @@ export class Tracer {
         routes.push(r);
       }
     }
-    tp.routes = routes;
-    tp.filtered = routes.some((r) => r.filter !== null);
+    tp.setRoutes(routes);
   }
 
   /** @internal Points every event at the status it must read and the routes it must write. */

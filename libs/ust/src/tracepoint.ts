@@ -5,7 +5,7 @@
  * system call, no rest parameter up to 8 fields.
  */
 import type { StreamWriter } from '@tstrace/ringbuffer';
-import { Codec, scratch } from './codec';
+import { Codec, scratch, Sizer, Writer } from './codec';
 import type { Field } from './fields';
 
 /** A compiled filter (or the OR of several): true = record. Never throws. */
@@ -31,7 +31,7 @@ export class Route {
 /** Status of an event no daemon knows: a private page of zeros (never written). */
 export const NO_STATUS = new Uint8Array(new ArrayBuffer(4096));
 const NO_ROUTES: Route[] = [];
-const NO_ARGS: readonly unknown[] = [];
+const NO_ARGS: unknown[] = [];
 
 /** The emit arguments of a field list: one value per field, of that field's type. */
 export type EmitArgs<F extends readonly Field<any>[]> = { -readonly [K in keyof F]: F[K] extends Field<infer T> ? T : never };
@@ -46,13 +46,13 @@ export class Tracepoint<A extends unknown[] = unknown[]> {
   status: Uint8Array = NO_STATUS;
   /** @internal */
   slot = 0;
-  /** @internal Where to write, one route per (daemon, channel) that records the event. */
+  /** @internal Where to write, one route per (daemon, channel) that records the event (see setRoutes). */
   routes: Route[] = NO_ROUTES;
-  /** @internal Some route has a filter: emit keeps its arguments in `args` for it. */
-  filtered = false;
+  /** @internal emit's fast path: the only route, when it has no filter and no context; else null. */
+  only: Route | null = null;
   /** @internal Position of the event in this thread's registration order (its status byte). */
   index = -1;
-  /** @internal Scratch for filters: the arguments of the emit under way. */
+  /** @internal The arguments of the emit under way, for filters and the routes loop (cleared after). */
   readonly args: unknown[];
   /** @internal */
   readonly codecs: readonly Codec[];
@@ -80,6 +80,12 @@ export class Tracepoint<A extends unknown[] = unknown[]> {
   get enabled(): boolean {
     return this.status[this.slot] !== 0;
   }
+
+  /** @internal Points the event at its routes, and picks emit's fast path when one route alone needs no filter and no context. */
+  setRoutes(routes: Route[]): void {
+    this.routes = routes;
+    this.only = routes.length === 1 && routes[0].filter === null && routes[0].contextSize === 0 ? routes[0] : null;
+  }
 }
 
 export interface Tracepoint<A extends unknown[]> {
@@ -98,337 +104,313 @@ function copyContext(bytes: Uint8Array, o: number, context: Uint8Array): number 
 }
 
 /**
+ * The general case of emit, shared by all arities: several routes, filters, contexts (or no
+ * route). Each route whose daemon byte is set and whose filter passes gets the event, context
+ * first. `args` holds the arguments (the tracepoint's `args` scratch, or a rest array); it is
+ * cleared before returning, so that emit keeps nothing alive.
+ */
+function emitArgs(tp: Tracepoint<any>, args: unknown[]): void {
+  const codecs = tp.codecs;
+  const n = codecs.length;
+  if (tp.status[tp.slot] !== 0) {
+    scratch.top = 0;
+    let size = tp.fixedSize;
+    for (let j = 0; j < n; j++) {
+      const c = codecs[j];
+      if (c.variable) size += c.size(args[j]);
+    }
+    const routes = tp.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i];
+      if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
+      const w = r.writer;
+      const p = w.reserve(r.id, r.contextSize + size);
+      if (p < 0) continue;
+      scratch.next = 0;
+      const view = w.view;
+      const bytes = w.bytes;
+      let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+      for (let j = 0; j < n; j++) o = codecs[j].write(view, bytes, o, args[j]);
+      w.commit(p, w.lastSize);
+    }
+  }
+  for (let j = 0; j < n; j++) args[j] = undefined;
+}
+
+/**
  * Builds the emit function of a tracepoint: one fixed-arity closure per field count up to 8
- * (the eight cases are the same code, unrolled; keep them identical), a rest parameter beyond.
+ * (the nine cases are the same code, unrolled; keep them identical), a rest parameter beyond.
+ * The fast path is an event with one plain route (`only`: no filter, no context): check that
+ * route's daemon byte, size the fields once (fixed-size fields are not called at all), reserve,
+ * write the fields in order, commit. It is kept small, because V8 inlines the reservation and
+ * the field codecs into it only within a budget of bytecode. Anything else goes to emitArgs.
  */
 function makeEmit(tp: Tracepoint<any>): (...args: any[]) => void {
   const c = tp.codecs;
   const fixed = tp.fixedSize;
+  // null for fixed-size fields: their size is in `fixed` already.
+  const sizers: (Sizer | null)[] = c.map((x) => (x.variable ? x.size : null));
+  const writers: Writer[] = c.map((x) => x.write);
   switch (c.length) {
     case 0: {
       return function emit(): void {
-        if (tp.status[tp.slot] === 0) return;
-        const routes = tp.routes;
-        scratch.top = 0;
-        const size = fixed;
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i];
-          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(NO_ARGS))) continue;
-          const w = r.writer;
-          const p = w.reserve(r.id, r.contextSize + size);
-          if (p < 0) continue;
-          w.commit(p, w.lastSize);
+        const r = tp.only;
+        if (r === null) {
+          emitArgs(tp, NO_ARGS);
+          return;
         }
+        if (r.status[r.slot] === 0) return;
+        const size = fixed;
+        const w = r.writer;
+        const p = w.reserve(r.id, size);
+        if (p < 0) return;
+        w.commit(p, w.lastSize);
       };
     }
     case 1: {
-      const z0 = c[0].size, w0 = c[0].write;
+      const z0 = sizers[0], w0 = writers[0];
       return function emit(a0: unknown): void {
-        if (tp.status[tp.slot] === 0) return;
-        const routes = tp.routes;
-        const args = tp.args;
-        if (tp.filtered) {
+        const r = tp.only;
+        if (r === null) {
+          const args = tp.args;
           args[0] = a0;
+          emitArgs(tp, args);
+          return;
         }
+        if (r.status[r.slot] === 0) return;
         scratch.top = 0;
-        const size = fixed + z0(a0);
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i];
-          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
-          const w = r.writer;
-          const p = w.reserve(r.id, r.contextSize + size);
-          if (p < 0) continue;
-          scratch.next = 0;
-          const view = w.view;
-          const bytes = w.bytes;
-          const o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
-          w0(view, bytes, o, a0);
-          w.commit(p, w.lastSize);
-        }
-        if (tp.filtered) {
-          args[0] = undefined;
-        }
+        const size = fixed + (z0 === null ? 0 : z0(a0));
+        const w = r.writer;
+        const p = w.reserve(r.id, size);
+        if (p < 0) return;
+        scratch.next = 0;
+        const view = w.view;
+        const bytes = w.bytes;
+        w0(view, bytes, p, a0);
+        w.commit(p, w.lastSize);
       };
     }
     case 2: {
-      const z0 = c[0].size, w0 = c[0].write;
-      const z1 = c[1].size, w1 = c[1].write;
+      const z0 = sizers[0], w0 = writers[0];
+      const z1 = sizers[1], w1 = writers[1];
       return function emit(a0: unknown, a1: unknown): void {
-        if (tp.status[tp.slot] === 0) return;
-        const routes = tp.routes;
-        const args = tp.args;
-        if (tp.filtered) {
+        const r = tp.only;
+        if (r === null) {
+          const args = tp.args;
           args[0] = a0; args[1] = a1;
+          emitArgs(tp, args);
+          return;
         }
+        if (r.status[r.slot] === 0) return;
         scratch.top = 0;
-        const size = fixed + z0(a0) + z1(a1);
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i];
-          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
-          const w = r.writer;
-          const p = w.reserve(r.id, r.contextSize + size);
-          if (p < 0) continue;
-          scratch.next = 0;
-          const view = w.view;
-          const bytes = w.bytes;
-          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
-          o = w0(view, bytes, o, a0);
-          w1(view, bytes, o, a1);
-          w.commit(p, w.lastSize);
-        }
-        if (tp.filtered) {
-          args[0] = undefined; args[1] = undefined;
-        }
+        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1));
+        const w = r.writer;
+        const p = w.reserve(r.id, size);
+        if (p < 0) return;
+        scratch.next = 0;
+        const view = w.view;
+        const bytes = w.bytes;
+        let o = w0(view, bytes, p, a0);
+        w1(view, bytes, o, a1);
+        w.commit(p, w.lastSize);
       };
     }
     case 3: {
-      const z0 = c[0].size, w0 = c[0].write;
-      const z1 = c[1].size, w1 = c[1].write;
-      const z2 = c[2].size, w2 = c[2].write;
+      const z0 = sizers[0], w0 = writers[0];
+      const z1 = sizers[1], w1 = writers[1];
+      const z2 = sizers[2], w2 = writers[2];
       return function emit(a0: unknown, a1: unknown, a2: unknown): void {
-        if (tp.status[tp.slot] === 0) return;
-        const routes = tp.routes;
-        const args = tp.args;
-        if (tp.filtered) {
+        const r = tp.only;
+        if (r === null) {
+          const args = tp.args;
           args[0] = a0; args[1] = a1; args[2] = a2;
+          emitArgs(tp, args);
+          return;
         }
+        if (r.status[r.slot] === 0) return;
         scratch.top = 0;
-        const size = fixed + z0(a0) + z1(a1) + z2(a2);
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i];
-          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
-          const w = r.writer;
-          const p = w.reserve(r.id, r.contextSize + size);
-          if (p < 0) continue;
-          scratch.next = 0;
-          const view = w.view;
-          const bytes = w.bytes;
-          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
-          o = w0(view, bytes, o, a0);
-          o = w1(view, bytes, o, a1);
-          w2(view, bytes, o, a2);
-          w.commit(p, w.lastSize);
-        }
-        if (tp.filtered) {
-          args[0] = undefined; args[1] = undefined; args[2] = undefined;
-        }
+        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2));
+        const w = r.writer;
+        const p = w.reserve(r.id, size);
+        if (p < 0) return;
+        scratch.next = 0;
+        const view = w.view;
+        const bytes = w.bytes;
+        let o = w0(view, bytes, p, a0);
+        o = w1(view, bytes, o, a1);
+        w2(view, bytes, o, a2);
+        w.commit(p, w.lastSize);
       };
     }
     case 4: {
-      const z0 = c[0].size, w0 = c[0].write;
-      const z1 = c[1].size, w1 = c[1].write;
-      const z2 = c[2].size, w2 = c[2].write;
-      const z3 = c[3].size, w3 = c[3].write;
+      const z0 = sizers[0], w0 = writers[0];
+      const z1 = sizers[1], w1 = writers[1];
+      const z2 = sizers[2], w2 = writers[2];
+      const z3 = sizers[3], w3 = writers[3];
       return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown): void {
-        if (tp.status[tp.slot] === 0) return;
-        const routes = tp.routes;
-        const args = tp.args;
-        if (tp.filtered) {
+        const r = tp.only;
+        if (r === null) {
+          const args = tp.args;
           args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3;
+          emitArgs(tp, args);
+          return;
         }
+        if (r.status[r.slot] === 0) return;
         scratch.top = 0;
-        const size = fixed + z0(a0) + z1(a1) + z2(a2) + z3(a3);
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i];
-          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
-          const w = r.writer;
-          const p = w.reserve(r.id, r.contextSize + size);
-          if (p < 0) continue;
-          scratch.next = 0;
-          const view = w.view;
-          const bytes = w.bytes;
-          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
-          o = w0(view, bytes, o, a0);
-          o = w1(view, bytes, o, a1);
-          o = w2(view, bytes, o, a2);
-          w3(view, bytes, o, a3);
-          w.commit(p, w.lastSize);
-        }
-        if (tp.filtered) {
-          args[0] = undefined; args[1] = undefined; args[2] = undefined; args[3] = undefined;
-        }
+        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3));
+        const w = r.writer;
+        const p = w.reserve(r.id, size);
+        if (p < 0) return;
+        scratch.next = 0;
+        const view = w.view;
+        const bytes = w.bytes;
+        let o = w0(view, bytes, p, a0);
+        o = w1(view, bytes, o, a1);
+        o = w2(view, bytes, o, a2);
+        w3(view, bytes, o, a3);
+        w.commit(p, w.lastSize);
       };
     }
     case 5: {
-      const z0 = c[0].size, w0 = c[0].write;
-      const z1 = c[1].size, w1 = c[1].write;
-      const z2 = c[2].size, w2 = c[2].write;
-      const z3 = c[3].size, w3 = c[3].write;
-      const z4 = c[4].size, w4 = c[4].write;
+      const z0 = sizers[0], w0 = writers[0];
+      const z1 = sizers[1], w1 = writers[1];
+      const z2 = sizers[2], w2 = writers[2];
+      const z3 = sizers[3], w3 = writers[3];
+      const z4 = sizers[4], w4 = writers[4];
       return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown): void {
-        if (tp.status[tp.slot] === 0) return;
-        const routes = tp.routes;
-        const args = tp.args;
-        if (tp.filtered) {
+        const r = tp.only;
+        if (r === null) {
+          const args = tp.args;
           args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4;
+          emitArgs(tp, args);
+          return;
         }
+        if (r.status[r.slot] === 0) return;
         scratch.top = 0;
-        const size = fixed + z0(a0) + z1(a1) + z2(a2) + z3(a3) + z4(a4);
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i];
-          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
-          const w = r.writer;
-          const p = w.reserve(r.id, r.contextSize + size);
-          if (p < 0) continue;
-          scratch.next = 0;
-          const view = w.view;
-          const bytes = w.bytes;
-          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
-          o = w0(view, bytes, o, a0);
-          o = w1(view, bytes, o, a1);
-          o = w2(view, bytes, o, a2);
-          o = w3(view, bytes, o, a3);
-          w4(view, bytes, o, a4);
-          w.commit(p, w.lastSize);
-        }
-        if (tp.filtered) {
-          args[0] = undefined; args[1] = undefined; args[2] = undefined; args[3] = undefined; args[4] = undefined;
-        }
+        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4));
+        const w = r.writer;
+        const p = w.reserve(r.id, size);
+        if (p < 0) return;
+        scratch.next = 0;
+        const view = w.view;
+        const bytes = w.bytes;
+        let o = w0(view, bytes, p, a0);
+        o = w1(view, bytes, o, a1);
+        o = w2(view, bytes, o, a2);
+        o = w3(view, bytes, o, a3);
+        w4(view, bytes, o, a4);
+        w.commit(p, w.lastSize);
       };
     }
     case 6: {
-      const z0 = c[0].size, w0 = c[0].write;
-      const z1 = c[1].size, w1 = c[1].write;
-      const z2 = c[2].size, w2 = c[2].write;
-      const z3 = c[3].size, w3 = c[3].write;
-      const z4 = c[4].size, w4 = c[4].write;
-      const z5 = c[5].size, w5 = c[5].write;
+      const z0 = sizers[0], w0 = writers[0];
+      const z1 = sizers[1], w1 = writers[1];
+      const z2 = sizers[2], w2 = writers[2];
+      const z3 = sizers[3], w3 = writers[3];
+      const z4 = sizers[4], w4 = writers[4];
+      const z5 = sizers[5], w5 = writers[5];
       return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown): void {
-        if (tp.status[tp.slot] === 0) return;
-        const routes = tp.routes;
-        const args = tp.args;
-        if (tp.filtered) {
+        const r = tp.only;
+        if (r === null) {
+          const args = tp.args;
           args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5;
+          emitArgs(tp, args);
+          return;
         }
+        if (r.status[r.slot] === 0) return;
         scratch.top = 0;
-        const size = fixed + z0(a0) + z1(a1) + z2(a2) + z3(a3) + z4(a4) + z5(a5);
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i];
-          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
-          const w = r.writer;
-          const p = w.reserve(r.id, r.contextSize + size);
-          if (p < 0) continue;
-          scratch.next = 0;
-          const view = w.view;
-          const bytes = w.bytes;
-          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
-          o = w0(view, bytes, o, a0);
-          o = w1(view, bytes, o, a1);
-          o = w2(view, bytes, o, a2);
-          o = w3(view, bytes, o, a3);
-          o = w4(view, bytes, o, a4);
-          w5(view, bytes, o, a5);
-          w.commit(p, w.lastSize);
-        }
-        if (tp.filtered) {
-          args[0] = undefined; args[1] = undefined; args[2] = undefined; args[3] = undefined; args[4] = undefined; args[5] = undefined;
-        }
+        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5));
+        const w = r.writer;
+        const p = w.reserve(r.id, size);
+        if (p < 0) return;
+        scratch.next = 0;
+        const view = w.view;
+        const bytes = w.bytes;
+        let o = w0(view, bytes, p, a0);
+        o = w1(view, bytes, o, a1);
+        o = w2(view, bytes, o, a2);
+        o = w3(view, bytes, o, a3);
+        o = w4(view, bytes, o, a4);
+        w5(view, bytes, o, a5);
+        w.commit(p, w.lastSize);
       };
     }
     case 7: {
-      const z0 = c[0].size, w0 = c[0].write;
-      const z1 = c[1].size, w1 = c[1].write;
-      const z2 = c[2].size, w2 = c[2].write;
-      const z3 = c[3].size, w3 = c[3].write;
-      const z4 = c[4].size, w4 = c[4].write;
-      const z5 = c[5].size, w5 = c[5].write;
-      const z6 = c[6].size, w6 = c[6].write;
+      const z0 = sizers[0], w0 = writers[0];
+      const z1 = sizers[1], w1 = writers[1];
+      const z2 = sizers[2], w2 = writers[2];
+      const z3 = sizers[3], w3 = writers[3];
+      const z4 = sizers[4], w4 = writers[4];
+      const z5 = sizers[5], w5 = writers[5];
+      const z6 = sizers[6], w6 = writers[6];
       return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown, a6: unknown): void {
-        if (tp.status[tp.slot] === 0) return;
-        const routes = tp.routes;
-        const args = tp.args;
-        if (tp.filtered) {
+        const r = tp.only;
+        if (r === null) {
+          const args = tp.args;
           args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5; args[6] = a6;
+          emitArgs(tp, args);
+          return;
         }
+        if (r.status[r.slot] === 0) return;
         scratch.top = 0;
-        const size = fixed + z0(a0) + z1(a1) + z2(a2) + z3(a3) + z4(a4) + z5(a5) + z6(a6);
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i];
-          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
-          const w = r.writer;
-          const p = w.reserve(r.id, r.contextSize + size);
-          if (p < 0) continue;
-          scratch.next = 0;
-          const view = w.view;
-          const bytes = w.bytes;
-          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
-          o = w0(view, bytes, o, a0);
-          o = w1(view, bytes, o, a1);
-          o = w2(view, bytes, o, a2);
-          o = w3(view, bytes, o, a3);
-          o = w4(view, bytes, o, a4);
-          o = w5(view, bytes, o, a5);
-          w6(view, bytes, o, a6);
-          w.commit(p, w.lastSize);
-        }
-        if (tp.filtered) {
-          args[0] = undefined; args[1] = undefined; args[2] = undefined; args[3] = undefined; args[4] = undefined; args[5] = undefined; args[6] = undefined;
-        }
+        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5)) + (z6 === null ? 0 : z6(a6));
+        const w = r.writer;
+        const p = w.reserve(r.id, size);
+        if (p < 0) return;
+        scratch.next = 0;
+        const view = w.view;
+        const bytes = w.bytes;
+        let o = w0(view, bytes, p, a0);
+        o = w1(view, bytes, o, a1);
+        o = w2(view, bytes, o, a2);
+        o = w3(view, bytes, o, a3);
+        o = w4(view, bytes, o, a4);
+        o = w5(view, bytes, o, a5);
+        w6(view, bytes, o, a6);
+        w.commit(p, w.lastSize);
       };
     }
     case 8: {
-      const z0 = c[0].size, w0 = c[0].write;
-      const z1 = c[1].size, w1 = c[1].write;
-      const z2 = c[2].size, w2 = c[2].write;
-      const z3 = c[3].size, w3 = c[3].write;
-      const z4 = c[4].size, w4 = c[4].write;
-      const z5 = c[5].size, w5 = c[5].write;
-      const z6 = c[6].size, w6 = c[6].write;
-      const z7 = c[7].size, w7 = c[7].write;
+      const z0 = sizers[0], w0 = writers[0];
+      const z1 = sizers[1], w1 = writers[1];
+      const z2 = sizers[2], w2 = writers[2];
+      const z3 = sizers[3], w3 = writers[3];
+      const z4 = sizers[4], w4 = writers[4];
+      const z5 = sizers[5], w5 = writers[5];
+      const z6 = sizers[6], w6 = writers[6];
+      const z7 = sizers[7], w7 = writers[7];
       return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown, a6: unknown, a7: unknown): void {
-        if (tp.status[tp.slot] === 0) return;
-        const routes = tp.routes;
-        const args = tp.args;
-        if (tp.filtered) {
+        const r = tp.only;
+        if (r === null) {
+          const args = tp.args;
           args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5; args[6] = a6; args[7] = a7;
+          emitArgs(tp, args);
+          return;
         }
+        if (r.status[r.slot] === 0) return;
         scratch.top = 0;
-        const size = fixed + z0(a0) + z1(a1) + z2(a2) + z3(a3) + z4(a4) + z5(a5) + z6(a6) + z7(a7);
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i];
-          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
-          const w = r.writer;
-          const p = w.reserve(r.id, r.contextSize + size);
-          if (p < 0) continue;
-          scratch.next = 0;
-          const view = w.view;
-          const bytes = w.bytes;
-          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
-          o = w0(view, bytes, o, a0);
-          o = w1(view, bytes, o, a1);
-          o = w2(view, bytes, o, a2);
-          o = w3(view, bytes, o, a3);
-          o = w4(view, bytes, o, a4);
-          o = w5(view, bytes, o, a5);
-          o = w6(view, bytes, o, a6);
-          w7(view, bytes, o, a7);
-          w.commit(p, w.lastSize);
-        }
-        if (tp.filtered) {
-          args[0] = undefined; args[1] = undefined; args[2] = undefined; args[3] = undefined; args[4] = undefined; args[5] = undefined; args[6] = undefined; args[7] = undefined;
-        }
+        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5)) + (z6 === null ? 0 : z6(a6)) + (z7 === null ? 0 : z7(a7));
+        const w = r.writer;
+        const p = w.reserve(r.id, size);
+        if (p < 0) return;
+        scratch.next = 0;
+        const view = w.view;
+        const bytes = w.bytes;
+        let o = w0(view, bytes, p, a0);
+        o = w1(view, bytes, o, a1);
+        o = w2(view, bytes, o, a2);
+        o = w3(view, bytes, o, a3);
+        o = w4(view, bytes, o, a4);
+        o = w5(view, bytes, o, a5);
+        o = w6(view, bytes, o, a6);
+        w7(view, bytes, o, a7);
+        w.commit(p, w.lastSize);
       };
     }
+
     default:
       return function emit(...a: unknown[]): void {
-        if (tp.status[tp.slot] === 0) return;
-        const routes = tp.routes;
-        scratch.top = 0;
-        let size = fixed;
-        for (let j = 0; j < c.length; j++) size += c[j].size(a[j]);
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i];
-          if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(a))) continue;
-          const w = r.writer;
-          const p = w.reserve(r.id, r.contextSize + size);
-          if (p < 0) continue;
-          scratch.next = 0;
-          const view = w.view;
-          const bytes = w.bytes;
-          let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
-          for (let j = 0; j < c.length; j++) o = c[j].write(view, bytes, o, a[j]);
-          w.commit(p, w.lastSize);
-        }
+        emitArgs(tp, a);
       };
   }
 }

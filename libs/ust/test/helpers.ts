@@ -74,8 +74,7 @@ export function enable(tp: Tracepoint<any>, stream: TestStream, id = 1, options:
   tp.status = page;
   tp.slot = 0;
   const context = options.context ?? new Uint8Array(0);
-  tp.routes = [new Route(page, 0, stream.writer, id, context, context.length, options.filter ?? null)];
-  tp.filtered = options.filter !== undefined;
+  tp.setRoutes([new Route(page, 0, stream.writer, id, context, context.length, options.filter ?? null)]);
   return page;
 }
 

@@ -170,12 +170,11 @@ describe('serializer round trip (emit → ring buffer → decodeFields)', () => 
       const tp = offlineTracer().define<[number]>('t', 'e', [u32('x')], 13);
       const page = enable(tp, a, 1);
       const off = new Uint8Array(1);
-      tp.routes = [
+      tp.setRoutes([
         new Route(page, 0, a.writer, 1, new Uint8Array(0), 0, null),
         new Route(page, 0, b.writer, 2, new Uint8Array(0), 0, (args) => (args[0] as number) > 10),
         new Route(off, 0, b.writer, 3, new Uint8Array(0), 0, null),
-      ];
-      tp.filtered = true;
+      ]);
       tp.emit(5);
       tp.emit(50);
       expect(tp.args).to.deep.equal([undefined], 'arguments are not kept after emit');

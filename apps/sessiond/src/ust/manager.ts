@@ -129,6 +129,12 @@ export class UstManager {
     return { appId: app.id, statusPage: page.path, statusPageSize: STATUS_PAGE_SIZE };
   }
 
+  /** The app registered more events: it gets a state even if nothing changed, which tells it that they are known (ready()). */
+  eventsRegistered(connectionId: number): void {
+    const link = this.links.get(connectionId);
+    if (link) link.sent = undefined;
+  }
+
   /** The app's connection closed: its status page goes (its per-PID buffers stay with their sessions). */
   appClosed(connectionId: number): void {
     const link = this.links.get(connectionId);
