@@ -225,9 +225,9 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     const bt = babeltrace(out);
     expect(bt.code, bt.stderr).to.equal(0);
     expect(bt.events).to.equal(27);
-    expect(babeltrace(out, 'shop_http:request: .* method = "GET", path = "/nope", status = ( "NOT_FOUND" : container = 404 )').events).to.equal(1);
+    expect(babeltrace(out, 'shop_http:request: .* method = "GET", path = "/nope", status = ( "NOT_FOUND" : container = 404 )').events).to.equal(2);
     // The session is gone; the command's exit code is record's.
-    expect(t.json(['list'])).to.deep.equal([]);
+    expect(t.json(['list'])).to.deep.equal({ sessions: [] });
     expect(t.cli(['record', '-o', path.join(t.root, 'rec2'), '--', process.execPath, '-e', 'process.exit(3)']).code).to.equal(3);
     const none = t.cli(['record']);
     expect(none.code).to.equal(2);
@@ -235,6 +235,6 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     const missing = t.cli(['record', '-o', path.join(t.root, 'rec3'), '--', path.join(t.root, 'no-such-program')]);
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.include('cannot run');
-    expect(t.json(['list'])).to.deep.equal([]);
+    expect(t.json(['list'])).to.deep.equal({ sessions: [] });
   });
 });

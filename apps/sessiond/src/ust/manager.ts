@@ -53,6 +53,8 @@ interface AppLink {
   sent?: string;
   /** Events routed by the last AppState pushed. */
   routed: Set<number>;
+  /** Events routed by each state pushed and not acknowledged yet, by generation. */
+  unacked: Map<number, Set<number>>;
   /** Events whose status byte is 1. */
   lit: Set<number>;
   /** Generation the app last acknowledged without error. */
@@ -125,7 +127,7 @@ export class UstManager {
     const appsDir = path.join(this.defaultRoot, 'apps');
     ensureOwnedDir(appsDir, this.daemon.uid);
     const page = StatusPage.create(appsDir, app.id, this.daemon.uid === 0 ? { uid: app.uid, gid: app.gid } : undefined);
-    this.links.set(app.connectionId, { app, page, push, generation: 0, routed: new Set(), lit: new Set(), acked: 0 });
+    this.links.set(app.connectionId, { app, page, push, generation: 0, routed: new Set(), unacked: new Map(), lit: new Set(), acked: 0 });
     return { appId: app.id, statusPage: page.path, statusPageSize: STATUS_PAGE_SIZE };
   }
 
@@ -154,7 +156,20 @@ export class UstManager {
     if (!Number.isSafeInteger(generation) || generation < 1 || generation > link.generation) {
       throw new StatusError(StatusCode.INVALID_ARGUMENT, `no AppState of generation ${generation} was sent (the latest is ${link.generation})`);
     }
-    if (generation < link.generation) return;
+    const ackedRoutes = link.unacked.get(generation);
+    for (const g of [...link.unacked.keys()]) if (g <= generation) link.unacked.delete(g);
+    if (generation < link.generation) {
+      // An older state applied: its routes that the latest state keeps may write already (the
+      // app holds their streams). Waiting for the latest ack would lose the app's first events
+      // when states follow each other quickly.
+      if (error || !ackedRoutes) return;
+      for (const i of ackedRoutes) {
+        if (!link.routed.has(i) || link.lit.has(i)) continue;
+        link.page.set(i, true);
+        link.lit.add(i);
+      }
+      return;
+    }
     const { app, page } = link;
     if (error) {
       this.log.warn(`app ${app.procname} pid ${app.pid} thread ${app.threadId} could not apply state ${generation}: ${error}`);
@@ -405,6 +420,7 @@ export class UstManager {
     link.generation++;
     link.sent = text;
     link.routed = routed;
+    link.unacked.set(link.generation, routed);
     link.push({ appState: { generation: link.generation, ...state } });
   }
 }
