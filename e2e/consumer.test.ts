@@ -237,4 +237,44 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     expect(missing.stderr).to.include('cannot run');
     expect(t.json(['list'])).to.deep.equal({ sessions: [] });
   });
+
+  for (const scheme of ['uid', 'pid'] as const) {
+    it(`every field type, enums, log levels, contexts and a run-time event, per-${scheme.toUpperCase()}: babeltrace2 reads exactly what was emitted`, () => {
+      const out = path.join(t.root, `types-${scheme}`);
+      t.ok(['create', 'types', '-o', out]);
+      t.ok(['enable-channel', '-u', 'ty', `--buffers-${scheme}`]);
+      t.ok(['enable-event', '-u', '-c', 'ty', 'types:*,user_events:*']);
+      t.ok(['add-context', '-u', '-c', 'ty', '-t', 'vpid', '-t', 'vtid', '-t', 'vuid', '-t', 'vgid', '-t', 'procname']);
+      t.ok(['start']);
+      const app = spawnSync(process.execPath, [path.join(__dirname, 'types-app.js'), '3'], { env: t.env, encoding: 'utf8' });
+      expect(app.status, app.stderr).to.equal(0);
+      expect(summary(t.ok(['stop']), 'ty')).to.deep.equal({ recorded: 18, discarded: 0 });
+      const bt = spawnSync('babeltrace2', ['--fields=all', '--names=all', out], { encoding: 'utf8' });
+      expect(bt.status, bt.stderr).to.equal(0);
+      expect(bt.stderr).to.equal('');
+      const ctx = `vpid = ${app.pid}, vtid = ${app.pid}, vuid = ${process.getuid!()}, vgid = ${process.getgid!()}, procname = "node"`;
+      const expected: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        expected.push(
+          'TRACE_EMERG (0) types:ints { a = 255, b = 65535, c = 4294967295, d = 18446744073709551615, e = -128, f = -32768, g = -2147483648, h = -9223372036854775808 }',
+          'TRACE_WARNING (4) types:floats { f = 1.5, d = -2.25e-300 }',
+          `TRACE_INFO (6) types:texts { s = "hello ${i}", c = "abc", utf8 = "héllo wörld ☃" }`,
+          'TRACE_DEBUG (14) types:arrays { _raw_length = 3, raw = [ [0] = 0x1, [1] = 0x2, [2] = 0xFF ], _seq_length = 3, seq = [ [0] = -1, [1] = 0, [2] = 32767 ], arr = [ [0] = 7, [1] = 8, [2] = 9 ] }',
+          `TRACE_NOTICE (5) types:enums { color = ( "${['RED', 'GREEN', 'BLUE'][i]}" : container = ${i} ), n = ${i} }`,
+          `TRACE_INFO (6) user_events:detailed { msg = "msg ${i}", count = ${i * 10} }`,
+        );
+      }
+      const got = bt.stdout.trim().split('\n').map((line) => {
+        const m = /loglevel = ([A-Z_]+ \(\d+\)), name = ([^,]+), stream\.packet\.context = \{ cpu_id = \d+ \}, stream\.event\.context = \{ (.*) \}, event\.fields = (\{.*\})$/.exec(line);
+        if (!m) throw new Error(`unexpected babeltrace2 line: ${line}`);
+        expect(m[3]).to.equal(ctx);
+        return `${m[1]} ${m[2]} ${m[4]}`;
+      });
+      expect(got).to.deep.equal(expected);
+      // The trace's environment says who wrote it and how.
+      expect(bt.stdout).to.include('trace:domain = ust');
+      if (scheme === 'pid') expect(bt.stdout).to.include(`trace:vpid = (${app.pid})`);
+      t.ok(['destroy', 'types']);
+    });
+  }
 });

@@ -54,8 +54,9 @@ class DaemonLink {
   private pageBuffer: ArrayBuffer | null = null;
   /** Events sent to this daemon so far (RegisterApp, then RegisterEvents). */
   sent = 0;
-  /** RegisterEvents sent and not answered yet. */
+  /** RegisterEvents sent and not answered yet, and sent in all. */
   private eventsInFlight = 0;
+  private eventsSent = 0;
   /** Routes of each event (by index) for this daemon. */
   routes: Route[][] = [];
   private writers = new Map<string, StreamWriter>();
@@ -189,6 +190,7 @@ class DaemonLink {
     // one after its reply, so the first state applied once no RegisterEvents is unanswered.
     this.settled = false;
     this.eventsInFlight++;
+    this.eventsSent++;
     client.call({ registerEvents: { events } }).then(
       () => this.eventsInFlight--,
       () => client.close(),
@@ -199,13 +201,15 @@ class DaemonLink {
     const client = this.client;
     if (!client || !reply.appState) return;
     const state = reply.appState;
-    // A state that left before the daemon answered a RegisterEvents does not know those events.
+    // A state that left before the daemon answered a RegisterEvents does not know those events,
+    // nor does one that arrived before events sent while it was being applied.
     const current = this.eventsInFlight === 0;
+    const sentBefore = this.eventsSent;
     const errors = this.apply(state);
     const done = () => {
       // The daemon sets the status bytes before it answers the ack.
       this.tracer.refreshCombined();
-      if (current) this.settle();
+      if (current && this.eventsSent === sentBefore) this.settle();
     };
     client.call({ ackState: { generation: state.generation, error: errors.join('; ') } }).then(done, done);
   }
