@@ -17,9 +17,6 @@ async function main() {
   // Events are registered with the session daemon when they are defined; wait for it so that
   // the first requests are recorded too (a no-op when no daemon runs).
   await ready();
-  // ready() can still resolve a moment before a fresh session's buffers are attached (an open
-  // race in the tracer, see docs/USERSPACE.md): wait until the first event is on, at most 2 s.
-  for (const until = Date.now() + 2000; !request.enabled && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 1));
   for (let i = 0; i < 12; i++) {
     const path = PATHS[i % PATHS.length];
     const rows = path.startsWith('/item') ? 1 : path === '/cart' ? 3 : 0;

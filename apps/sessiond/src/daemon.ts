@@ -167,7 +167,6 @@ export class SessionDaemon {
       }
       case 'registerEvents': {
         const app = this.apps.addEvents(conn.id, req.registerEvents!.events ?? []);
-        ust.eventsRegistered(conn.id);
         setImmediate(() => ust.sync());
         return { registered: { appId: app.id } };
       }

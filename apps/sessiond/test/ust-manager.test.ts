@@ -198,7 +198,7 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     expect(mode(h.root)).to.equal(0o755);
     expect(mode(path.join(h.root, 'apps'))).to.equal(0o755);
     // The first AppState follows registration, even with nothing enabled.
-    expect(h.pushed.get(conn)).to.deep.equal([{ generation: 1, channels: [], routes: [] }]);
+    expect(h.pushed.get(conn)).to.deep.equal([{ generation: 1, channels: [], routes: [], knownEvents: 1 }]);
     h.close(conn);
     expect(fs.existsSync(page)).to.equal(false);
   });
@@ -244,6 +244,7 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     const state = h.last(conn);
     expect(state).to.deep.equal({
       generation: 2,
+      knownEvents: 3,
       channels: [{ key: 1, session: 'web', channel: 'channel0', streamPaths: streams, contexts: ['vpid', 'procname'], wakePaths: streams.map((s) => `${s}.wake`) }],
       routes: [{ event: 0, channelKey: 1, eventId: 0, filters: [] }],
     });

@@ -54,9 +54,6 @@ class DaemonLink {
   private pageBuffer: ArrayBuffer | null = null;
   /** Events sent to this daemon so far (RegisterApp, then RegisterEvents). */
   sent = 0;
-  /** RegisterEvents sent and not answered yet, and sent in all. */
-  private eventsInFlight = 0;
-  private eventsSent = 0;
   /** Routes of each event (by index) for this daemon. */
   routes: Route[][] = [];
   private writers = new Map<string, StreamWriter>();
@@ -158,7 +155,6 @@ class DaemonLink {
     this.client = null;
     this.state = 'idle';
     this.sent = 0;
-    this.eventsInFlight = 0;
     this.routes = [];
     const writers = this.writers;
     this.writers = new Map();
@@ -186,30 +182,22 @@ class DaemonLink {
     if (!client || this.state !== 'registered' || this.sent >= this.tracer.events.length) return;
     const events = this.tracer.events.slice(this.sent).map(eventDecl);
     this.sent = this.tracer.events.length;
-    // ready() now also waits for the state that answers these events: the daemon always sends
-    // one after its reply, so the first state applied once no RegisterEvents is unanswered.
+    // ready() now also waits for a state that knows these events.
     this.settled = false;
-    this.eventsInFlight++;
-    this.eventsSent++;
-    client.call({ registerEvents: { events } }).then(
-      () => this.eventsInFlight--,
-      () => client.close(),
-    );
+    client.call({ registerEvents: { events } }).catch(() => client.close());
   }
 
   private onPush(reply: AppReply): void {
     const client = this.client;
     if (!client || !reply.appState) return;
     const state = reply.appState;
-    // A state that left before the daemon answered a RegisterEvents does not know those events,
-    // nor does one that arrived before events sent while it was being applied.
-    const current = this.eventsInFlight === 0;
-    const sentBefore = this.eventsSent;
+    // ready() waits for a state that knows every event sent so far (the daemon counts them).
+    const known = state.knownEvents ?? 0;
     const errors = this.apply(state);
     const done = () => {
       // The daemon sets the status bytes before it answers the ack.
       this.tracer.refreshCombined();
-      if (current && this.eventsSent === sentBefore) this.settle();
+      if (known >= this.sent) this.settle();
     };
     client.call({ ackState: { generation: state.generation, error: errors.join('; ') } }).then(done, done);
   }

@@ -104,7 +104,7 @@ export class FakeDaemon {
   push(app: FakeApp, state: Omit<tstrace.app.IAppState, 'generation'>, lit: number[] = []): number {
     app.generation++;
     app.lit = lit;
-    app.conn.push({ appState: { generation: app.generation, channels: [], routes: [], ...state } });
+    app.conn.push({ appState: { generation: app.generation, channels: [], routes: [], knownEvents: app.events.length, ...state } });
     return app.generation;
   }
 

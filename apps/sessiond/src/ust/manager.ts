@@ -131,12 +131,6 @@ export class UstManager {
     return { appId: app.id, statusPage: page.path, statusPageSize: STATUS_PAGE_SIZE };
   }
 
-  /** The app registered more events: it gets a state even if nothing changed, which tells it that they are known (ready()). */
-  eventsRegistered(connectionId: number): void {
-    const link = this.links.get(connectionId);
-    if (link) link.sent = undefined;
-  }
-
   /** The app's connection closed: its status page goes (its per-PID buffers stay with their sessions). */
   appClosed(connectionId: number): void {
     const link = this.links.get(connectionId);
@@ -380,7 +374,7 @@ export class UstManager {
    * The AppState an app should have now; routes into sets that could not be made are left out.
    * `waiting`: a route goes into a set the consumer has not attached yet.
    */
-  private desiredState(link: AppLink, active: readonly SessionState[]): { channels: tstrace.app.AppChannel.$Properties[]; routes: tstrace.app.AppRoute.$Properties[]; waiting: boolean } {
+  private desiredState(link: AppLink, active: readonly SessionState[]): { channels: tstrace.app.AppChannel.$Properties[]; routes: tstrace.app.AppRoute.$Properties[]; knownEvents: number; waiting: boolean } {
     const { app } = link;
     const channels = new Map<number, tstrace.app.AppChannel.$Properties>();
     const routes: tstrace.app.AppRoute.$Properties[] = [];
@@ -398,7 +392,7 @@ export class UstManager {
       }
       routes.push({ event: r.event, channelKey: set.key, eventId, filters: r.filters });
     }
-    return { channels: [...channels.values()].sort((a, b) => (a.key ?? 0) - (b.key ?? 0)), routes, waiting };
+    return { channels: [...channels.values()].sort((a, b) => (a.key ?? 0) - (b.key ?? 0)), routes, knownEvents: app.events.length, waiting };
   }
 
   private update(link: AppLink, active: readonly SessionState[]): void {
