@@ -182,6 +182,20 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     t.ok(['destroy', 'cons']);
   });
 
+  it('the switch timer puts the events of a quiet stream on disk while the session runs', async () => {
+    const out = path.join(t.root, 'switch');
+    t.ok(['create', 'switch', '-o', out]);
+    t.ok(['enable-channel', '-u', 'sw', '--switch-timer', '100000']);
+    t.ok(['enable-event', '-u', '-c', 'sw', 'e2e:load']);
+    t.ok(['start']);
+    const a = await runApp(t.env, { app: 1, threads: 0, events: 10, waitEnabledMs: 15000 });
+    expect(a.code, a.stderr).to.equal(0);
+    // Ten small events never fill a 512 KiB packet: only the timer can close it.
+    await waitFor('the timer', () => babeltrace(out).events === 10, 5000);
+    expect(t.json(['list', 'switch']).buffers[0].eventsRecorded).to.equal(10);
+    t.ok(['destroy', 'switch']);
+  });
+
   it('--tracefile-size and --tracefile-count rotate and cap the stream files; babeltrace2 still reads the trace', async () => {
     const out = path.join(t.root, 'rot');
     t.ok(['create', 'rot', '-o', out]);
