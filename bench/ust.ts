@@ -86,7 +86,9 @@ async function nodeLoops(tmp: string): Promise<NodeResults> {
   let reader: Child | undefined;
   try {
     runProcess(NODE, [SESSIOND, '--daemonize'], { env }); // returns once the daemon is ready
-    tstrace('create', SESSION, '--shm-path', shm, '-o', path.join(tmp, 'out'));
+    // No output: the bench's reader is the only consumer of the buffers (the consumer daemon
+    // drains only sessions that write a trace).
+    tstrace('create', SESSION, '--shm-path', shm, '--no-output');
     tstrace('enable-channel', '-s', SESSION, ...CHANNEL);
     tstrace('enable-event', '-s', SESSION, '-u', '-c', 'c', 'bench:*');
     tstrace('start', SESSION);
@@ -184,6 +186,11 @@ export async function run(): Promise<void> {
   try {
     process.stdout.write(`# ust: ${RUNS} runs of ${EVENTS / 1e6}M events each after a warm-up run (pino ${PINO_EVENTS / 1e6}M, lttng ${LTTNG_RUNS} runs), medians\n`);
     const node = await nodeLoops(tmp);
+    // Every event emitted is read back or counted as discarded; anything else means another
+    // consumer took packets (or events were lost), and the figures would not be comparable.
+    if (node.reader.events + node.reader.discarded !== node.emitted) {
+      throw new Error(`ust: ${node.emitted} events emitted, but ${node.reader.events} read and ${node.reader.discarded} discarded`);
+    }
     const ours = node.medians.enabled;
     metric('ust.disabled.ns_per_event', node.medians.disabled, 'ns', 2);
     metric('ust.empty_loop.ns_per_event', node.medians.empty_loop, 'ns', 2);

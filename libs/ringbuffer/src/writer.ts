@@ -11,6 +11,21 @@ const WAKE_BYTE = new Uint8Array([1]);
 // more than the rest of the reservation (a global IC miss and a getter call).
 const hrtimeBigint = process.hrtime.bigint;
 
+// What reserve's fast path and commit use, as literals: TypeScript compiles `W.write` to two
+// property loads of the layout module per use, which V8 executes and counts against the bytecode
+// budget within which it inlines reserve into the tracer's emit. Checked against layout.ts below.
+const enum Hot {
+  write = 16,
+  lastTsHi = 48,
+  commit = 128,
+  commitStride = 16,
+  compactHeader = 6,
+  extendedId = 65535,
+}
+if (Hot.write !== W.write || Hot.lastTsHi !== W.lastTsHi || Hot.commit !== W.commit || Hot.commitStride !== COMMIT_STRIDE || Hot.compactHeader !== COMPACT_HEADER || Hot.extendedId !== EXTENDED_ID) {
+  throw new Error('ringbuffer/writer: the Hot constants disagree with layout.ts');
+}
+
 /**
  * The producer side of one stream: reserve an event, write it in place, commit it. Lock-free
  * (compare-and-swap on the write position), safe for any number of processes and threads that
@@ -77,22 +92,22 @@ export class StreamWriter {
   reserve(id: number, payloadSize: number): number {
     const ctl = this.ctl;
     // Plain reads where the CAS below validates them: Atomics.load is a ~20 ns call in V8 here.
-    const old = ctl[W.write];
+    const old = ctl[Hot.write];
     this.clock[0] = hrtimeBigint();
-    const lo = this.clockWords[0];
-    const size = COMPACT_HEADER + payloadSize;
+    const size = Hot.compactHeader + payloadSize;
     const pos = old & this.subbufMask;
     // The common case in one try, small enough for V8 to inline into the tracer's emit: a
     // compact header, strictly inside the open packet, no other writer in between. Everything
     // else (a packet switch, an extended header, a lost race) takes the general loop.
-    if (id < EXTENDED_ID && this.clockWords[1] === ctl[W.lastTsHi] && pos !== 0 && pos + size < this.subbufSize && Atomics.compareExchange(ctl, W.write, old, (old + size) | 0) === old) {
-      const at = this.dataOffset + (old & this.ringMask);
-      this.view.setUint16(at, id, true);
-      this.view.setUint32(at + 2, lo, true);
-      this.lastSize = size;
-      return at + COMPACT_HEADER;
+    if (pos === 0 || pos + size >= this.subbufSize || id >= Hot.extendedId || this.clockWords[1] !== ctl[Hot.lastTsHi] || Atomics.compareExchange(ctl, Hot.write, old, (old + size) | 0) !== old) {
+      return this.reserveSlow(id, payloadSize);
     }
-    return this.reserveSlow(id, payloadSize);
+    const at = this.dataOffset + (old & this.ringMask);
+    const view = this.view;
+    view.setUint16(at, id, true);
+    view.setUint32(at + 2, this.clockWords[0], true);
+    this.lastSize = size;
+    return at + Hot.compactHeader;
   }
 
   /** reserve's general loop: every case, retried with a fresh position and clock until it holds. */
@@ -134,7 +149,7 @@ export class StreamWriter {
 
   /** Publishes a reserved event: `size` is `lastSize` right after the matching reserve. */
   commit(payloadOffset: number, size: number): void {
-    Atomics.add(this.ctl, W.commit + COMMIT_STRIDE * (((payloadOffset - this.dataOffset) >>> this.subbufLog2) & this.slotMask), size);
+    Atomics.add(this.ctl, Hot.commit + Hot.commitStride * (((payloadOffset - this.dataOffset) >>> this.subbufLog2) & this.slotMask), size);
   }
 
   /** Events this stream dropped so far: buffer full, and too big for a sub-buffer. */

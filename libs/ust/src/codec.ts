@@ -56,14 +56,20 @@ function write32(view: DataView, _bytes: Uint8Array, o: number, v: unknown): num
  * Numbers here, the rest out of line: emit's inlining budget is in bytecode bytes.
  */
 function write64(view: DataView, _bytes: Uint8Array, o: number, v: unknown): number {
-  if (typeof v !== 'number') return write64Other(view, o, v);
-  const t = Math.trunc(v);
-  view.setUint32(o, t >>> 0, true);
-  view.setUint32(o + 4, Math.floor(t / TWO32) >>> 0, true);
+  // An int32 (counters, ids, sizes) needs no division: its high word is its sign. (The typeof
+  // comes first: `|` would throw on a bigint and call valueOf on an object.)
+  if (typeof v !== 'number' || (v | 0) !== v) return write64Other(view, o, v);
+  const i = v | 0;
+  view.setInt32(o, i, true);
+  view.setInt32(o + 4, i >> 31, true);
   return o + 8;
 }
 function write64Other(view: DataView, o: number, v: unknown): number {
-  if (typeof v === 'bigint') {
+  if (typeof v === 'number') {
+    const t = Math.trunc(v);
+    view.setUint32(o, t >>> 0, true);
+    view.setUint32(o + 4, Math.floor(t / TWO32) >>> 0, true);
+  } else if (typeof v === 'bigint') {
     view.setBigUint64(o, v, true);
   } else {
     view.setUint32(o, typeof v === 'boolean' && v ? 1 : 0, true);
@@ -97,7 +103,15 @@ export function intWriter(t: IntInfo): Writer {
 // `next` before writing each route; emit calls no user code, so nothing else can run in between.
 
 const SCRATCH_WORDS = 16384;
-export const scratch = { words: new Int32Array(SCRATCH_WORDS), top: 0, next: 0 };
+const words = new Int32Array(SCRATCH_WORDS);
+/** Where the size pass and the write pass of the event under way are in the scratch. */
+export interface Cursor {
+  top: number;
+  next: number;
+}
+// Not `export const`: TypeScript would compile every use in this file to `exports.scratch`.
+const scratch: Cursor = { top: 0, next: 0 };
+export { scratch };
 
 /**
  * Bytes of `s` in UTF-8 up to its first U+0000, plus the terminating NUL. Lone surrogates count
@@ -120,11 +134,12 @@ export function utf8Size(v: unknown): number {
  * ASCII tail here, anything else (NUL, non-ASCII, not a string, no room) out of line.
  */
 export function stringSize(v: unknown): number {
-  const t = scratch.top;
+  const cur = scratch;
+  const ws = words;
+  const t = cur.top;
   if (typeof v !== 'string') return notPacked(t, 1);
   const n = v.length;
-  if (t + 2 + (n >>> 2) > SCRATCH_WORDS) return notPacked(t, utf8Size(v));
-  const words = scratch.words;
+  if (t + 2 + (n >>> 2) > ws.length) return notPacked(t, utf8Size(v));
   let k = t + 1;
   let i = 0;
   // Four characters a turn with one test for the four (each charCodeAt dispatches on the
@@ -137,7 +152,7 @@ export function stringSize(v: unknown): number {
     const c2 = v.charCodeAt(i + 2);
     const c3 = v.charCodeAt(i + 3);
     if ((((c0 - 1) | (c1 - 1) | (c2 - 1) | (c3 - 1) | c0 | c1 | c2 | c3) & ~0x7f) !== 0) return packFrom(v, t, k, i);
-    words[k++] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    ws[k++] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
   }
   let w = 0;
   for (; i < n; i++) {
@@ -145,15 +160,15 @@ export function stringSize(v: unknown): number {
     if ((c - 1) >>> 0 >= 0x7f) return packFrom(v, t, k, whole);
     w |= c << ((i & 3) << 3);
   }
-  words[k] = w; // the last characters and the NUL
-  words[t] = n + 1;
-  scratch.top = k + 1;
+  ws[k] = w; // the last characters and the NUL
+  ws[t] = n + 1;
+  cur.top = k + 1;
   return n + 1;
 }
 
 /** A string field written directly, not from the scratch: its header word says so. */
 function notPacked(t: number, size: number): number {
-  if (t < SCRATCH_WORDS) scratch.words[t] = -1;
+  if (t < SCRATCH_WORDS) words[t] = -1;
   scratch.top = t + 1;
   return size;
 }
@@ -164,7 +179,6 @@ function notPacked(t: number, size: number): number {
  * and written directly.
  */
 function packFrom(v: string, t: number, k: number, i: number): number {
-  const words = scratch.words;
   const n = v.length;
   let w = 0;
   for (; i < n; i++) {
@@ -187,22 +201,19 @@ function packFrom(v: string, t: number, k: number, i: number): number {
 
 /** The write pass of a string field: copies the packed words, or encodes the string directly. */
 export function writeString(view: DataView, bytes: Uint8Array, o: number, v: unknown): number {
-  const words = scratch.words;
-  const t = scratch.next;
-  const n = t < SCRATCH_WORDS ? words[t] : -1;
+  const cur = scratch;
+  const ws = words;
+  const t = cur.next;
+  const n = t < ws.length ? ws[t] : -1;
   if (n < 0) return writeUnpacked(bytes, o, v, t);
-  let k = t + 1;
-  const full = n >>> 2;
-  for (let j = 0; j < full; j++) view.setInt32(o + (j << 2), words[k++], true);
+  const end = t + 1 + (n >>> 2);
+  let at = o;
+  for (let k = t + 1; k < end; k++, at += 4) view.setInt32(at, ws[k], true);
+  // The last 1 to 3 bytes (at least the NUL, unless n is a multiple of 4): never a byte past n,
+  // which belongs to the next field or to another event.
   const rest = n & 3;
-  if (rest !== 0) {
-    const w = words[k];
-    const at = o + (full << 2);
-    bytes[at] = w;
-    if (rest > 1) bytes[at + 1] = w >>> 8;
-    if (rest > 2) bytes[at + 2] = w >>> 16;
-  }
-  scratch.next = t + 2 + ((n - 1) >>> 2);
+  for (let j = 0; j < rest; j++) bytes[at + j] = ws[end] >>> (j << 3);
+  cur.next = rest === 0 ? end : end + 1;
   return o + n;
 }
 

@@ -5,7 +5,7 @@
  * system call, no rest parameter up to 8 fields.
  */
 import type { StreamWriter } from '@tstrace/ringbuffer';
-import { Codec, scratch, Sizer, Writer } from './codec';
+import { Codec, Cursor, scratch, Sizer, Writer } from './codec';
 import type { Field } from './fields';
 
 /** A compiled filter (or the OR of several): true = record. Never throws. */
@@ -137,280 +137,276 @@ function emitArgs(tp: Tracepoint<any>, args: unknown[]): void {
   for (let j = 0; j < n; j++) args[j] = undefined;
 }
 
+/** An emit function: one argument per field. */
+type Emit = (...args: any[]) => void;
+
 /**
  * Builds the emit function of a tracepoint: one fixed-arity closure per field count up to 8
- * (the nine cases are the same code, unrolled; keep them identical), a rest parameter beyond.
- * The fast path is an event with one plain route (`only`: no filter, no context): check that
- * route's daemon byte, size the fields once (fixed-size fields are not called at all), reserve,
- * write the fields in order, commit. It is kept small, because V8 inlines the reservation and
- * the field codecs into it only within a budget of bytecode. Anything else goes to emitArgs.
+ * (emit0..emit8 below are the same code, unrolled; keep them identical), a rest parameter
+ * beyond. The fast path is an event with one plain route (`only`: no filter, no context): check
+ * that route's daemon byte, size the fields once (fixed-size fields are not called at all),
+ * reserve, write the fields in order, commit. Anything else goes to emitArgs. The pieces reach
+ * emit as parameters of its factory rather than as constants of a scope: V8 checks a `const`
+ * read from an inner function for its temporal dead zone on every use, and both the checks and
+ * the bytecode they take count, since V8 inlines the reservation and the field codecs into emit
+ * only within a budget of bytecode bytes.
  */
-function makeEmit(tp: Tracepoint<any>): (...args: any[]) => void {
+function makeEmit(tp: Tracepoint<any>): Emit {
   const c = tp.codecs;
-  const fixed = tp.fixedSize;
   // null for fixed-size fields: their size is in `fixed` already.
-  const sizers: (Sizer | null)[] = c.map((x) => (x.variable ? x.size : null));
-  const writers: Writer[] = c.map((x) => x.write);
+  const z: (Sizer | null)[] = c.map((x) => (x.variable ? x.size : null));
+  const w: Writer[] = c.map((x) => x.write);
+  const f = tp.fixedSize;
   switch (c.length) {
-    case 0: {
-      return function emit(): void {
-        const r = tp.only;
-        if (r === null) {
-          emitArgs(tp, NO_ARGS);
-          return;
-        }
-        if (r.status[r.slot] === 0) return;
-        const size = fixed;
-        const w = r.writer;
-        const p = w.reserve(r.id, size);
-        if (p < 0) return;
-        w.commit(p, w.lastSize);
-      };
-    }
-    case 1: {
-      const z0 = sizers[0], w0 = writers[0];
-      return function emit(a0: unknown): void {
-        const r = tp.only;
-        if (r === null) {
-          const args = tp.args;
-          args[0] = a0;
-          emitArgs(tp, args);
-          return;
-        }
-        if (r.status[r.slot] === 0) return;
-        scratch.top = 0;
-        const size = fixed + (z0 === null ? 0 : z0(a0));
-        const w = r.writer;
-        const p = w.reserve(r.id, size);
-        if (p < 0) return;
-        scratch.next = 0;
-        const view = w.view;
-        const bytes = w.bytes;
-        w0(view, bytes, p, a0);
-        w.commit(p, w.lastSize);
-      };
-    }
-    case 2: {
-      const z0 = sizers[0], w0 = writers[0];
-      const z1 = sizers[1], w1 = writers[1];
-      return function emit(a0: unknown, a1: unknown): void {
-        const r = tp.only;
-        if (r === null) {
-          const args = tp.args;
-          args[0] = a0; args[1] = a1;
-          emitArgs(tp, args);
-          return;
-        }
-        if (r.status[r.slot] === 0) return;
-        scratch.top = 0;
-        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1));
-        const w = r.writer;
-        const p = w.reserve(r.id, size);
-        if (p < 0) return;
-        scratch.next = 0;
-        const view = w.view;
-        const bytes = w.bytes;
-        let o = w0(view, bytes, p, a0);
-        w1(view, bytes, o, a1);
-        w.commit(p, w.lastSize);
-      };
-    }
-    case 3: {
-      const z0 = sizers[0], w0 = writers[0];
-      const z1 = sizers[1], w1 = writers[1];
-      const z2 = sizers[2], w2 = writers[2];
-      return function emit(a0: unknown, a1: unknown, a2: unknown): void {
-        const r = tp.only;
-        if (r === null) {
-          const args = tp.args;
-          args[0] = a0; args[1] = a1; args[2] = a2;
-          emitArgs(tp, args);
-          return;
-        }
-        if (r.status[r.slot] === 0) return;
-        scratch.top = 0;
-        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2));
-        const w = r.writer;
-        const p = w.reserve(r.id, size);
-        if (p < 0) return;
-        scratch.next = 0;
-        const view = w.view;
-        const bytes = w.bytes;
-        let o = w0(view, bytes, p, a0);
-        o = w1(view, bytes, o, a1);
-        w2(view, bytes, o, a2);
-        w.commit(p, w.lastSize);
-      };
-    }
-    case 4: {
-      const z0 = sizers[0], w0 = writers[0];
-      const z1 = sizers[1], w1 = writers[1];
-      const z2 = sizers[2], w2 = writers[2];
-      const z3 = sizers[3], w3 = writers[3];
-      return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown): void {
-        const r = tp.only;
-        if (r === null) {
-          const args = tp.args;
-          args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3;
-          emitArgs(tp, args);
-          return;
-        }
-        if (r.status[r.slot] === 0) return;
-        scratch.top = 0;
-        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3));
-        const w = r.writer;
-        const p = w.reserve(r.id, size);
-        if (p < 0) return;
-        scratch.next = 0;
-        const view = w.view;
-        const bytes = w.bytes;
-        let o = w0(view, bytes, p, a0);
-        o = w1(view, bytes, o, a1);
-        o = w2(view, bytes, o, a2);
-        w3(view, bytes, o, a3);
-        w.commit(p, w.lastSize);
-      };
-    }
-    case 5: {
-      const z0 = sizers[0], w0 = writers[0];
-      const z1 = sizers[1], w1 = writers[1];
-      const z2 = sizers[2], w2 = writers[2];
-      const z3 = sizers[3], w3 = writers[3];
-      const z4 = sizers[4], w4 = writers[4];
-      return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown): void {
-        const r = tp.only;
-        if (r === null) {
-          const args = tp.args;
-          args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4;
-          emitArgs(tp, args);
-          return;
-        }
-        if (r.status[r.slot] === 0) return;
-        scratch.top = 0;
-        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4));
-        const w = r.writer;
-        const p = w.reserve(r.id, size);
-        if (p < 0) return;
-        scratch.next = 0;
-        const view = w.view;
-        const bytes = w.bytes;
-        let o = w0(view, bytes, p, a0);
-        o = w1(view, bytes, o, a1);
-        o = w2(view, bytes, o, a2);
-        o = w3(view, bytes, o, a3);
-        w4(view, bytes, o, a4);
-        w.commit(p, w.lastSize);
-      };
-    }
-    case 6: {
-      const z0 = sizers[0], w0 = writers[0];
-      const z1 = sizers[1], w1 = writers[1];
-      const z2 = sizers[2], w2 = writers[2];
-      const z3 = sizers[3], w3 = writers[3];
-      const z4 = sizers[4], w4 = writers[4];
-      const z5 = sizers[5], w5 = writers[5];
-      return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown): void {
-        const r = tp.only;
-        if (r === null) {
-          const args = tp.args;
-          args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5;
-          emitArgs(tp, args);
-          return;
-        }
-        if (r.status[r.slot] === 0) return;
-        scratch.top = 0;
-        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5));
-        const w = r.writer;
-        const p = w.reserve(r.id, size);
-        if (p < 0) return;
-        scratch.next = 0;
-        const view = w.view;
-        const bytes = w.bytes;
-        let o = w0(view, bytes, p, a0);
-        o = w1(view, bytes, o, a1);
-        o = w2(view, bytes, o, a2);
-        o = w3(view, bytes, o, a3);
-        o = w4(view, bytes, o, a4);
-        w5(view, bytes, o, a5);
-        w.commit(p, w.lastSize);
-      };
-    }
-    case 7: {
-      const z0 = sizers[0], w0 = writers[0];
-      const z1 = sizers[1], w1 = writers[1];
-      const z2 = sizers[2], w2 = writers[2];
-      const z3 = sizers[3], w3 = writers[3];
-      const z4 = sizers[4], w4 = writers[4];
-      const z5 = sizers[5], w5 = writers[5];
-      const z6 = sizers[6], w6 = writers[6];
-      return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown, a6: unknown): void {
-        const r = tp.only;
-        if (r === null) {
-          const args = tp.args;
-          args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5; args[6] = a6;
-          emitArgs(tp, args);
-          return;
-        }
-        if (r.status[r.slot] === 0) return;
-        scratch.top = 0;
-        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5)) + (z6 === null ? 0 : z6(a6));
-        const w = r.writer;
-        const p = w.reserve(r.id, size);
-        if (p < 0) return;
-        scratch.next = 0;
-        const view = w.view;
-        const bytes = w.bytes;
-        let o = w0(view, bytes, p, a0);
-        o = w1(view, bytes, o, a1);
-        o = w2(view, bytes, o, a2);
-        o = w3(view, bytes, o, a3);
-        o = w4(view, bytes, o, a4);
-        o = w5(view, bytes, o, a5);
-        w6(view, bytes, o, a6);
-        w.commit(p, w.lastSize);
-      };
-    }
-    case 8: {
-      const z0 = sizers[0], w0 = writers[0];
-      const z1 = sizers[1], w1 = writers[1];
-      const z2 = sizers[2], w2 = writers[2];
-      const z3 = sizers[3], w3 = writers[3];
-      const z4 = sizers[4], w4 = writers[4];
-      const z5 = sizers[5], w5 = writers[5];
-      const z6 = sizers[6], w6 = writers[6];
-      const z7 = sizers[7], w7 = writers[7];
-      return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown, a6: unknown, a7: unknown): void {
-        const r = tp.only;
-        if (r === null) {
-          const args = tp.args;
-          args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5; args[6] = a6; args[7] = a7;
-          emitArgs(tp, args);
-          return;
-        }
-        if (r.status[r.slot] === 0) return;
-        scratch.top = 0;
-        const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5)) + (z6 === null ? 0 : z6(a6)) + (z7 === null ? 0 : z7(a7));
-        const w = r.writer;
-        const p = w.reserve(r.id, size);
-        if (p < 0) return;
-        scratch.next = 0;
-        const view = w.view;
-        const bytes = w.bytes;
-        let o = w0(view, bytes, p, a0);
-        o = w1(view, bytes, o, a1);
-        o = w2(view, bytes, o, a2);
-        o = w3(view, bytes, o, a3);
-        o = w4(view, bytes, o, a4);
-        o = w5(view, bytes, o, a5);
-        o = w6(view, bytes, o, a6);
-        w7(view, bytes, o, a7);
-        w.commit(p, w.lastSize);
-      };
-    }
-
+    case 0:
+      return emit0(tp, scratch, f);
+    case 1:
+      return emit1(tp, scratch, f, z[0], w[0]);
+    case 2:
+      return emit2(tp, scratch, f, z[0], w[0], z[1], w[1]);
+    case 3:
+      return emit3(tp, scratch, f, z[0], w[0], z[1], w[1], z[2], w[2]);
+    case 4:
+      return emit4(tp, scratch, f, z[0], w[0], z[1], w[1], z[2], w[2], z[3], w[3]);
+    case 5:
+      return emit5(tp, scratch, f, z[0], w[0], z[1], w[1], z[2], w[2], z[3], w[3], z[4], w[4]);
+    case 6:
+      return emit6(tp, scratch, f, z[0], w[0], z[1], w[1], z[2], w[2], z[3], w[3], z[4], w[4], z[5], w[5]);
+    case 7:
+      return emit7(tp, scratch, f, z[0], w[0], z[1], w[1], z[2], w[2], z[3], w[3], z[4], w[4], z[5], w[5], z[6], w[6]);
+    case 8:
+      return emit8(tp, scratch, f, z[0], w[0], z[1], w[1], z[2], w[2], z[3], w[3], z[4], w[4], z[5], w[5], z[6], w[6], z[7], w[7]);
     default:
       return function emit(...a: unknown[]): void {
         emitArgs(tp, a);
       };
   }
+}
+
+function emit0(tp: Tracepoint<any>, _cursor: Cursor, fixed: number): Emit {
+  return function emit(): void {
+    const r = tp.only;
+    if (r === null) {
+      emitArgs(tp, NO_ARGS);
+      return;
+    }
+    if (r.status[r.slot] === 0) return;
+    const size = fixed;
+    const w = r.writer;
+    const p = w.reserve(r.id, size);
+    if (p < 0) return;
+    w.commit(p, w.lastSize);
+  };
+}
+
+function emit1(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer): Emit {
+  return function emit(a0: unknown): void {
+    const r = tp.only;
+    if (r === null) {
+      const args = tp.args;
+      args[0] = a0;
+      emitArgs(tp, args);
+      return;
+    }
+    if (r.status[r.slot] === 0) return;
+    cursor.top = 0;
+    const size = fixed + (z0 === null ? 0 : z0(a0));
+    const w = r.writer;
+    const p = w.reserve(r.id, size);
+    if (p < 0) return;
+    cursor.next = 0;
+    const view = w.view;
+    const bytes = w.bytes;
+    w0(view, bytes, p, a0);
+    w.commit(p, w.lastSize);
+  };
+}
+
+function emit2(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer): Emit {
+  return function emit(a0: unknown, a1: unknown): void {
+    const r = tp.only;
+    if (r === null) {
+      const args = tp.args;
+      args[0] = a0; args[1] = a1;
+      emitArgs(tp, args);
+      return;
+    }
+    if (r.status[r.slot] === 0) return;
+    cursor.top = 0;
+    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1));
+    const w = r.writer;
+    const p = w.reserve(r.id, size);
+    if (p < 0) return;
+    cursor.next = 0;
+    const view = w.view;
+    const bytes = w.bytes;
+    let o = w0(view, bytes, p, a0);
+    w1(view, bytes, o, a1);
+    w.commit(p, w.lastSize);
+  };
+}
+
+function emit3(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer): Emit {
+  return function emit(a0: unknown, a1: unknown, a2: unknown): void {
+    const r = tp.only;
+    if (r === null) {
+      const args = tp.args;
+      args[0] = a0; args[1] = a1; args[2] = a2;
+      emitArgs(tp, args);
+      return;
+    }
+    if (r.status[r.slot] === 0) return;
+    cursor.top = 0;
+    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2));
+    const w = r.writer;
+    const p = w.reserve(r.id, size);
+    if (p < 0) return;
+    cursor.next = 0;
+    const view = w.view;
+    const bytes = w.bytes;
+    let o = w0(view, bytes, p, a0);
+    o = w1(view, bytes, o, a1);
+    w2(view, bytes, o, a2);
+    w.commit(p, w.lastSize);
+  };
+}
+
+function emit4(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer, z3: Sizer | null, w3: Writer): Emit {
+  return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown): void {
+    const r = tp.only;
+    if (r === null) {
+      const args = tp.args;
+      args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3;
+      emitArgs(tp, args);
+      return;
+    }
+    if (r.status[r.slot] === 0) return;
+    cursor.top = 0;
+    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3));
+    const w = r.writer;
+    const p = w.reserve(r.id, size);
+    if (p < 0) return;
+    cursor.next = 0;
+    const view = w.view;
+    const bytes = w.bytes;
+    let o = w0(view, bytes, p, a0);
+    o = w1(view, bytes, o, a1);
+    o = w2(view, bytes, o, a2);
+    w3(view, bytes, o, a3);
+    w.commit(p, w.lastSize);
+  };
+}
+
+function emit5(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer, z3: Sizer | null, w3: Writer, z4: Sizer | null, w4: Writer): Emit {
+  return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown): void {
+    const r = tp.only;
+    if (r === null) {
+      const args = tp.args;
+      args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4;
+      emitArgs(tp, args);
+      return;
+    }
+    if (r.status[r.slot] === 0) return;
+    cursor.top = 0;
+    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4));
+    const w = r.writer;
+    const p = w.reserve(r.id, size);
+    if (p < 0) return;
+    cursor.next = 0;
+    const view = w.view;
+    const bytes = w.bytes;
+    let o = w0(view, bytes, p, a0);
+    o = w1(view, bytes, o, a1);
+    o = w2(view, bytes, o, a2);
+    o = w3(view, bytes, o, a3);
+    w4(view, bytes, o, a4);
+    w.commit(p, w.lastSize);
+  };
+}
+
+function emit6(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer, z3: Sizer | null, w3: Writer, z4: Sizer | null, w4: Writer, z5: Sizer | null, w5: Writer): Emit {
+  return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown): void {
+    const r = tp.only;
+    if (r === null) {
+      const args = tp.args;
+      args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5;
+      emitArgs(tp, args);
+      return;
+    }
+    if (r.status[r.slot] === 0) return;
+    cursor.top = 0;
+    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5));
+    const w = r.writer;
+    const p = w.reserve(r.id, size);
+    if (p < 0) return;
+    cursor.next = 0;
+    const view = w.view;
+    const bytes = w.bytes;
+    let o = w0(view, bytes, p, a0);
+    o = w1(view, bytes, o, a1);
+    o = w2(view, bytes, o, a2);
+    o = w3(view, bytes, o, a3);
+    o = w4(view, bytes, o, a4);
+    w5(view, bytes, o, a5);
+    w.commit(p, w.lastSize);
+  };
+}
+
+function emit7(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer, z3: Sizer | null, w3: Writer, z4: Sizer | null, w4: Writer, z5: Sizer | null, w5: Writer, z6: Sizer | null, w6: Writer): Emit {
+  return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown, a6: unknown): void {
+    const r = tp.only;
+    if (r === null) {
+      const args = tp.args;
+      args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5; args[6] = a6;
+      emitArgs(tp, args);
+      return;
+    }
+    if (r.status[r.slot] === 0) return;
+    cursor.top = 0;
+    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5)) + (z6 === null ? 0 : z6(a6));
+    const w = r.writer;
+    const p = w.reserve(r.id, size);
+    if (p < 0) return;
+    cursor.next = 0;
+    const view = w.view;
+    const bytes = w.bytes;
+    let o = w0(view, bytes, p, a0);
+    o = w1(view, bytes, o, a1);
+    o = w2(view, bytes, o, a2);
+    o = w3(view, bytes, o, a3);
+    o = w4(view, bytes, o, a4);
+    o = w5(view, bytes, o, a5);
+    w6(view, bytes, o, a6);
+    w.commit(p, w.lastSize);
+  };
+}
+
+function emit8(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer, z3: Sizer | null, w3: Writer, z4: Sizer | null, w4: Writer, z5: Sizer | null, w5: Writer, z6: Sizer | null, w6: Writer, z7: Sizer | null, w7: Writer): Emit {
+  return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown, a6: unknown, a7: unknown): void {
+    const r = tp.only;
+    if (r === null) {
+      const args = tp.args;
+      args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5; args[6] = a6; args[7] = a7;
+      emitArgs(tp, args);
+      return;
+    }
+    if (r.status[r.slot] === 0) return;
+    cursor.top = 0;
+    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5)) + (z6 === null ? 0 : z6(a6)) + (z7 === null ? 0 : z7(a7));
+    const w = r.writer;
+    const p = w.reserve(r.id, size);
+    if (p < 0) return;
+    cursor.next = 0;
+    const view = w.view;
+    const bytes = w.bytes;
+    let o = w0(view, bytes, p, a0);
+    o = w1(view, bytes, o, a1);
+    o = w2(view, bytes, o, a2);
+    o = w3(view, bytes, o, a3);
+    o = w4(view, bytes, o, a4);
+    o = w5(view, bytes, o, a5);
+    o = w6(view, bytes, o, a6);
+    w7(view, bytes, o, a7);
+    w.commit(p, w.lastSize);
+  };
 }
