@@ -176,6 +176,73 @@ describe('@tstrace/ringbuffer', () => {
       expect(seen).to.deep.equal([70000, 5, 65535]);
     });
 
+    it('falls back to an extended header when LAST_TS_HI is not its clock\'s high word, and puts it back', () => {
+      const file = path.join(dir, 's');
+      createStreamFile(file, options(4096, 2));
+      const w = StreamWriter.open(file);
+      const mapping = mapStreamFile(file);
+      const ctl = new Int32Array(mapping, 0, 1024);
+      const write = (id: number) => {
+        const p = w.reserve(id, 4);
+        w.view.setUint32(p, id, true);
+        w.commit(p, w.lastSize);
+        return w.lastSize;
+      };
+      const before = process.hrtime.bigint();
+      const sizes = [write(1)]; // opens the packet: preamble + compact header
+      const hi = ctl[W.lastTsHi];
+      expect(hi).to.equal(Number(before >> 32n) | 0);
+      sizes.push(write(2)); // compact
+      ctl[W.lastTsHi] = hi ^ 1; // as if another writer had recorded another high word
+      sizes.push(write(3)); // extended: a compact timestamp would be read against the wrong base
+      expect(ctl[W.lastTsHi]).to.equal(hi);
+      sizes.push(write(4)); // compact again
+      expect(sizes).to.deep.equal([84 + 6 + 4, 6 + 4, 14 + 4, 6 + 4]);
+      const r = StreamReader.open(file);
+      r.flush();
+      const p = r.next()!;
+      expect(p.contentSize).to.equal(84 + 10 + 10 + 18 + 10);
+      expect(new DataView(p.bytes.buffer, p.bytes.byteOffset).getUint16(84 + 10 + 10, true)).to.equal(65535);
+      const seen: [number, bigint][] = [];
+      readEvents(p, (id, ts, view, offset) => {
+        expect(view.getUint32(offset, true)).to.equal(id);
+        seen.push([id, ts]);
+        return offset + 4;
+      });
+      const after = process.hrtime.bigint();
+      expect(seen.map(([id]) => id)).to.deep.equal([1, 2, 3, 4]);
+      for (let i = 0; i < seen.length; i++) {
+        expect(seen[i][1] >= (i === 0 ? before : seen[i - 1][1]) && seen[i][1] <= after, `event ${i + 1}`).to.equal(true);
+      }
+      unmapFile(mapping);
+      w.close();
+      r.close();
+    });
+
+    it('keeps an event that ends one byte before the sub-buffer\'s end in the open packet', () => {
+      const file = path.join(dir, 's');
+      createStreamFile(file, options(4096, 4));
+      const w = StreamWriter.open(file);
+      // The second event (6 + 10 bytes) ends one byte short of the end; the third (6 + 1) does not fit.
+      const first = 4096 - 84 - 6 - 17;
+      for (const payload of [first, 10, 1]) {
+        const p = w.reserve(1, payload);
+        w.bytes.fill(payload & 0xff, p, p + payload);
+        w.commit(p, w.lastSize);
+      }
+      const r = StreamReader.open(file);
+      r.flush();
+      const contents: number[] = [];
+      for (let p = r.next(); p; p = r.next()) {
+        contents.push(p.contentSize);
+        r.consume(p);
+      }
+      expect(contents).to.deep.equal([84 + 6 + first + 6 + 10, 84 + 6 + 1]);
+      expect(r.counters()).to.deep.equal({ lostFull: 0, lostBig: 0, overrun: 0, skipped: 0 });
+      w.close();
+      r.close();
+    });
+
     it('closes a packet that an event fills to the last byte before it opens the next', () => {
       const file = path.join(dir, 's');
       createStreamFile(file, options(4096, 4));

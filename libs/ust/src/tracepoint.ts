@@ -106,33 +106,35 @@ function copyContext(bytes: Uint8Array, o: number, context: Uint8Array): number 
 /**
  * The general case of emit, shared by all arities: several routes, filters, contexts (or no
  * route). Each route whose daemon byte is set and whose filter passes gets the event, context
- * first. `args` holds the arguments (the tracepoint's `args` scratch, or a rest array); it is
- * cleared before returning, so that emit keeps nothing alive.
+ * first; the fields are sized once, for the first such route (filters read the arguments, not
+ * the sizes). `args` holds the arguments (the tracepoint's `args` scratch, or a rest array); it
+ * is cleared before returning, so that emit keeps nothing alive.
  */
 function emitArgs(tp: Tracepoint<any>, args: unknown[]): void {
   const codecs = tp.codecs;
   const n = codecs.length;
-  if (tp.status[tp.slot] !== 0) {
-    scratch.top = 0;
-    let size = tp.fixedSize;
-    for (let j = 0; j < n; j++) {
-      const c = codecs[j];
-      if (c.variable) size += c.size(args[j]);
+  const routes = tp.routes;
+  let size = -1;
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
+    if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
+    if (size < 0) {
+      scratch.top = 0;
+      size = tp.fixedSize;
+      for (let j = 0; j < n; j++) {
+        const c = codecs[j];
+        if (c.variable) size += c.size(args[j]);
+      }
     }
-    const routes = tp.routes;
-    for (let i = 0; i < routes.length; i++) {
-      const r = routes[i];
-      if (r.status[r.slot] === 0 || (r.filter !== null && !r.filter(args))) continue;
-      const w = r.writer;
-      const p = w.reserve(r.id, r.contextSize + size);
-      if (p < 0) continue;
-      scratch.next = 0;
-      const view = w.view;
-      const bytes = w.bytes;
-      let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
-      for (let j = 0; j < n; j++) o = codecs[j].write(view, bytes, o, args[j]);
-      w.commit(p, w.lastSize);
-    }
+    const w = r.writer;
+    const p = w.reserve(r.id, r.contextSize + size);
+    if (p < 0) continue;
+    scratch.next = 0;
+    const view = w.view;
+    const bytes = w.bytes;
+    let o = r.contextSize === 0 ? p : copyContext(bytes, p, r.context);
+    for (let j = 0; j < n; j++) o = codecs[j].write(view, bytes, o, args[j]);
+    w.commit(p, w.lastSize);
   }
   for (let j = 0; j < n; j++) args[j] = undefined;
 }
