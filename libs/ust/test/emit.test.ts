@@ -9,8 +9,8 @@ import { decls, enable, offlineTracer, TestStream } from './helpers';
 const NO_CONTEXT = new Uint8Array(0);
 
 /** Emits each row into a fresh stream through `route` (the fast path unless told otherwise) and returns the decoded values. */
-function roundTrip(fields: readonly Field<unknown>[], rows: unknown[][], options: { filter?: Route['filter'] } = {}): Record<string, unknown>[] {
-  const stream = new TestStream();
+function roundTrip(fields: readonly Field<unknown>[], rows: unknown[][], options: { filter?: Route['filter']; subbufSize?: number } = {}): Record<string, unknown>[] {
+  const stream = new TestStream(options.subbufSize);
   try {
     const tp = offlineTracer().define<unknown[]>('t', 'e', fields, 13);
     enable(tp, stream, 1, options);
@@ -39,6 +39,19 @@ function stringCases(): string[] {
 }
 
 const cutAtNul = (s: string) => (s.includes('\0') ? s.slice(0, s.indexOf('\0')) : s);
+
+/** `s` with each lone surrogate replaced by U+FFFD, as UTF-8 records it. */
+function wellFormed(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
+      out += s[i] + s[i + 1];
+      i++;
+    } else out += c >= 0xd800 && c <= 0xdfff ? '\ufffd' : s[i];
+  }
+  return out;
+}
 
 describe('emit paths', () => {
   it('takes the fast path only for one route with no filter and no context', () => {
@@ -99,6 +112,22 @@ describe('emit paths', () => {
     const rows: string[][] = [];
     for (const a of words) for (const b of words) rows.push([a, b, `${a}|${b}`]);
     expect(roundTrip(fields, rows)).to.deep.equal(rows.map(([a, b, c]) => ({ a: cutAtNul(a), b: cutAtNul(b), c: cutAtNul(c) })));
+  });
+
+  it('long strings go through Node\'s encoder: every length around the threshold, any text, the same bytes on both paths', () => {
+    const texts = ['a', 'é', '日本', '😀', 'x\ud800', '\udc00y', 'Zz'];
+    const rows: unknown[][] = [];
+    for (const n of [62, 63, 64, 65, 100, 1000, 70000]) {
+      for (const t of texts) rows.push([t.repeat(Math.ceil(n / t.length)).slice(0, n), 'after', n]);
+    }
+    rows.push(['b'.repeat(100) + '\0' + 'c'.repeat(100), 'nul', 1]); // a NUL: packed, cut there
+    rows.push(['é'.repeat(80) + '\0tail', 'nul', 2]);
+    const fields = [string('s'), string('t'), s32('n')];
+    const expected = rows.map(([s, t, n]) => ({ s: wellFormed(cutAtNul(s as string)), t, n }));
+    const fast = roundTrip(fields, rows, { subbufSize: 1 << 20 });
+    expect(fast.length).to.equal(rows.length);
+    for (let i = 0; i < rows.length; i++) expect(fast[i], `row ${i}`).to.deep.equal(expected[i]);
+    expect(roundTrip(fields, rows, { filter: () => true, subbufSize: 1 << 20 })).to.deep.equal(fast);
   });
 
   it('64-bit integers: int32 values on the fast path, every other value exactly as before', () => {
