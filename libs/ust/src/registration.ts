@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { compileFilters } from './filter';
 import { checkName, Field } from './fields';
 import { contextBytes, identity } from './identity';
-import { CompiledFilter, NO_STATUS, Route, Tracepoint } from './tracepoint';
+import { CompiledFilter, NO_STATUS, Route, StatusBytes, Tracepoint } from './tracepoint';
 
 type AppReply = tstrace.app.Reply.$Properties;
 type AppClient = RpcClient<tstrace.app.Request.$Properties, AppReply>;
@@ -50,7 +50,7 @@ class DaemonLink {
   /** False until the first attempt ends; `ready()` waits for that. */
   settled = false;
   client: AppClient | null = null;
-  page: Uint8Array | null = null;
+  page: StatusBytes | null = null;
   private pageBuffer: ArrayBuffer | null = null;
   /** Events sent to this daemon so far (RegisterApp, then RegisterEvents). */
   sent = 0;
@@ -146,7 +146,7 @@ class DaemonLink {
     } finally {
       fs.closeSync(fd);
     }
-    this.page = new Uint8Array(this.pageBuffer);
+    this.page = new Int8Array(this.pageBuffer);
   }
 
   /** The connection closed (daemon gone, or we gave up): forget everything, try again later. */
@@ -271,7 +271,7 @@ export class Tracer {
   readonly events: Tracepoint[] = [];
   private readonly byName = new Map<string, Tracepoint>();
   private links: DaemonLink[] = [];
-  private combined: Uint8Array | null = null;
+  private combined: StatusBytes | null = null;
   private started = false;
   private stopped = false;
   private flushQueued = false;
@@ -411,7 +411,7 @@ export class Tracer {
   }
 
   /** The status page every event reads now (see the class comment). */
-  private liveStatus(): Uint8Array {
+  private liveStatus(): StatusBytes {
     const live = this.links.filter((l) => l.state === 'registered' && l.page);
     if (live.length === 0) {
       this.combined = null;
@@ -422,7 +422,7 @@ export class Tracer {
       return live[0].page!;
     }
     const size = Math.max(...live.map((l) => l.page!.length));
-    if (!this.combined || this.combined.length !== size) this.combined = new Uint8Array(new ArrayBuffer(size));
+    if (!this.combined || this.combined.length !== size) this.combined = new Int8Array(new ArrayBuffer(size));
     this.fillCombined(live);
     return this.combined;
   }
@@ -444,7 +444,7 @@ export class Tracer {
     if (live.length > 1) this.fillCombined(live);
   }
 
-  private linkEvent(tp: Tracepoint, status: Uint8Array): void {
+  private linkEvent(tp: Tracepoint, status: StatusBytes): void {
     if (status !== NO_STATUS && tp.index < status.length) {
       tp.status = status;
       tp.slot = tp.index;

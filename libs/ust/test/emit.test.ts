@@ -82,7 +82,7 @@ describe('emit paths', () => {
     try {
       const tp = offlineTracer().define<[number]>('t', 'e', [s32('x')], 13);
       const page = enable(tp, stream);
-      const daemon = new Uint8Array(8); // the route's daemon has not enabled the event
+      const daemon = new Int8Array(8); // the route's daemon has not enabled the event
       tp.setRoutes([new Route(daemon, 3, stream.writer, 1, NO_CONTEXT, 0, null)]);
       expect(tp.enabled).to.equal(true);
       tp.emit(1);

@@ -68,8 +68,8 @@ export function offlineTracer(): Tracer {
 }
 
 /** Enables `tp` by hand: a private status page with its byte set, and one route into `stream`. */
-export function enable(tp: Tracepoint<any>, stream: TestStream, id = 1, options: { context?: Uint8Array; filter?: Route['filter'] } = {}): Uint8Array {
-  const page = new Uint8Array(4096);
+export function enable(tp: Tracepoint<any>, stream: TestStream, id = 1, options: { context?: Uint8Array; filter?: Route['filter'] } = {}): Int8Array {
+  const page = new Int8Array(4096);
   page[0] = 1;
   tp.status = page;
   tp.slot = 0;

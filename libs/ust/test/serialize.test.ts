@@ -169,7 +169,7 @@ describe('serializer round trip (emit → ring buffer → decodeFields)', () => 
     try {
       const tp = offlineTracer().define<[number]>('t', 'e', [u32('x')], 13);
       const page = enable(tp, a, 1);
-      const off = new Uint8Array(1);
+      const off = new Int8Array(1);
       tp.setRoutes([
         new Route(page, 0, a.writer, 1, new Uint8Array(0), 0, null),
         new Route(page, 0, b.writer, 2, new Uint8Array(0), 0, (args) => (args[0] as number) > 10),
