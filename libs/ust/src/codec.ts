@@ -235,9 +235,10 @@ export function writeString(view: DataView, bytes: Uint8Array, o: number, v: unk
   let at = o;
   for (let k = t + 1; k < end; k++, at += 4) view.setInt32(at, ws[k], true);
   // The last 1 to 3 bytes (at least the NUL, unless n is a multiple of 4): never a byte past n,
-  // which belongs to the next field or to another event.
+  // which belongs to the next field or to another event. Through the DataView: V8 checks a
+  // Uint8Array's map on each use (Node's Buffers leave that map with a transition), not a DataView's.
   const rest = n & 3;
-  for (let j = 0; j < rest; j++) bytes[at + j] = ws[end] >>> (j << 3);
+  for (let j = 0; j < rest; j++) view.setUint8(at + j, ws[end] >>> (j << 3));
   cur.next = rest === 0 ? end : end + 1;
   return o + n;
 }
