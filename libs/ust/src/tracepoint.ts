@@ -10,10 +10,10 @@ import type { Field } from './fields';
 
 /**
  * A status page as the tracer reads it: one byte per event, non-zero = enabled. An Int8Array,
- * not a Uint8Array: Node turns Uint8Arrays into Buffers by changing their prototype (every
- * Buffer made in C++, every mapping libs/native makes), which leaves V8's Uint8Array map with a
- * transition; V8 then no longer trusts a field's recorded map for it and checks the map on each
- * read of `enabled` (0.3 ns of the ~1.2 ns a disabled check costs). Int8Array's map stays clean.
+ * not a Uint8Array: Node makes a Buffer by changing a Uint8Array's prototype (from C++ too;
+ * making one of libs/native's mappings is enough), which leaves V8's Uint8Array map with a
+ * transition, and V8 then checks the map of a Uint8Array field on every read: +0.3 ns on each
+ * `enabled` (1.56 → 1.87 ns per loop iteration, measured). Int8Array's map stays stable.
  */
 export type StatusBytes = Int8Array;
 
@@ -251,7 +251,7 @@ function emit2(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | n
     cursor.next = 0;
     const view = w.view;
     const bytes = w.bytes;
-    let o = w0(view, bytes, p, a0);
+    const o = w0(view, bytes, p, a0);
     w1(view, bytes, o, a1);
     w.commit(p, w.lastSize);
   };
