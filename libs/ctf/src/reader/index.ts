@@ -1,0 +1,13 @@
+export { CtfError } from './errors';
+export { parseMetadata } from './parser';
+export { metadataTextOf, METADATA_MAGIC } from './metadata-file';
+export { clockOffsetNs, nsOf } from './stream';
+export type { EventMeta, TraceEvent, TraceInfo } from './stream';
+export { CtfTrace, findTraces, readEvents } from './trace';
+export type { Discarded } from './trace';
+export { EnumValue, VariantValue } from './values';
+export { alignOf, fieldKey, isText } from './types';
+export type {
+  ArrayType, ByteOrder, ClockClass, CtfType, EnumMapping, EnumType, EventClass, FloatType, IntegerType, NamedType, SequenceType, StreamClass, StringType,
+  StructType, TraceClass, VariantType,
+} from './types';
