@@ -370,20 +370,48 @@ export class Compiler {
 
   /** Finds the field a length or tag path names: relative (in the enclosing structures) or absolute. */
   private resolve(path: string, what: string): { get: Getter; type: CtfType } {
+    const last = this.frames.length - 1;
     for (const [prefix, scope] of SCOPE_PREFIXES) {
       if (!path.startsWith(prefix)) continue;
-      const root = scope === this.scope ? this.frames[0]?.type : this.env.roots[scope];
+      const parts = path.slice(prefix.length).split('.');
+      if (scope === this.scope) {
+        const found = this.locate(0, parts);
+        if (!found) throw this.fail(`${what} ${path}: no such field before it`);
+        return found;
+      }
+      const root = this.env.roots[scope];
       if (!root || scope > this.scope) throw this.fail(`${what} ${path}: scope ${SCOPE_NAMES[scope]} is not available here`);
-      const found = this.walk(root, path.slice(prefix.length).split('.'), scope === this.scope ? this.frames[0].index : root.members.length);
+      const found = this.walk(root, parts, root.members.length);
       if (!found) throw this.fail(`${what} ${path}: no such field`);
       return { get: (c) => follow(c.scopes[scope], found.keys), type: found.type };
     }
     const parts = path.split('.');
-    for (let d = this.frames.length - 1; d >= 0; d--) {
-      const found = this.walk(this.frames[d].type, parts, this.frames[d].index);
-      if (found) return { get: (c) => follow(c.stack[d], found.keys), type: found.type };
+    for (let d = last; d >= 0; d--) {
+      const found = this.locate(d, parts);
+      if (found) return found;
     }
     throw this.fail(`${what} ${path}: no such field before it`);
+  }
+
+  /**
+   * A path from the structure being compiled at depth `d`: while it names the member that holds
+   * what is being compiled, it goes down the stack (that structure is not in its parent yet when
+   * its members are decoded); the rest names members decoded before.
+   */
+  private locate(d: number, parts: string[]): { get: Getter; type: CtfType } | undefined {
+    const last = this.frames.length - 1;
+    let i = 0;
+    while (i < parts.length - 1 && d < last) {
+      const f = this.frames[d];
+      const holder = f.type.members[f.index];
+      if (holder.name !== parts[i] || holder.type !== this.frames[d + 1].type) break;
+      d++;
+      i++;
+    }
+    const found = this.walk(this.frames[d].type, parts.slice(i), this.frames[d].index);
+    if (!found) return undefined;
+    const depth = d;
+    return { get: (c) => follow(c.stack[depth], found.keys), type: found.type };
   }
 
   private walk(root: StructType, parts: string[], before: number): { keys: string[]; type: CtfType } | undefined {

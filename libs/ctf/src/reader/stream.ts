@@ -103,16 +103,21 @@ export function streamClock(tc: TraceClass): ClockClass | undefined {
   return tc.clocks.values().next().value ?? { name: 'default', freq: 1_000_000_000n, precision: 0n, offsetS: 0n, offset: 0n, absolute: false };
 }
 
-export function clockOffsetNs(c: ClockClass | undefined): bigint {
-  if (!c) return 0n;
-  return c.offsetS * 1_000_000_000n + (c.offset * 1_000_000_000n) / c.freq;
+/** Cycles of a clock in nanoseconds (rounded down), as babeltrace2 converts them. */
+export function cyclesToNs(c: ClockClass, cycles: bigint): bigint {
+  return c.freq === 1_000_000_000n ? cycles : (cycles * 1_000_000_000n) / c.freq;
 }
 
-/** Converts clock cycles to nanoseconds from the epoch. */
+/** Nanoseconds from the epoch at the clock's zero: offset_s and offset (cycles). */
+export function clockOffsetNs(c: ClockClass | undefined): bigint {
+  if (!c) return 0n;
+  return c.offsetS * 1_000_000_000n + cyclesToNs(c, c.offset);
+}
+
+/** Converts a clock value to nanoseconds from the epoch. */
 export function nsOf(c: ClockClass | undefined, cycles: bigint): bigint {
   if (!c) return cycles;
-  if (c.freq === 1_000_000_000n) return c.offsetS * 1_000_000_000n + c.offset + cycles;
-  return c.offsetS * 1_000_000_000n + ((c.offset + cycles) * 1_000_000_000n) / c.freq;
+  return clockOffsetNs(c) + cyclesToNs(c, cycles);
 }
 
 /** A packet's header and context as decoded, and where its parts lie. */
@@ -291,7 +296,7 @@ export class TraceDecoder {
         yield {
           name: ec.name,
           timestamp,
-          timeNs: info.clock ? nsOf(info.clock, timestamp) : timestamp,
+          timeNs: info.clock ? info.clockOffsetNs + cyclesToNs(info.clock, timestamp) : timestamp,
           id: ec.id,
           streamId: sc.id,
           cpuId,
