@@ -91,16 +91,51 @@ function shownStruct(t: StructType | undefined, drop?: ReadonlySet<string>): Str
 
 // ---- values ----------------------------------------------------------------------------------
 
-/** C's printf("%g"): 6 significant digits, exponent form below 1e-4 and from 1e6. */
+const f64 = new DataView(new ArrayBuffer(8));
+
+/** The exact decimal value of a positive finite double: digits × 10^exp. */
+function exactDecimal(v: number): { digits: string; exp: number } {
+  f64.setFloat64(0, v);
+  const hi = f64.getUint32(0);
+  const lo = f64.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let e2 = -1074;
+  if (biased !== 0) {
+    mant |= 1n << 52n;
+    e2 = biased - 1075;
+  }
+  // mant × 2^e2 = mant × 5^-e2 / 10^-e2 when e2 < 0.
+  if (e2 >= 0) return { digits: String(mant << BigInt(e2)), exp: 0 };
+  return { digits: String(mant * 5n ** BigInt(-e2)), exp: e2 };
+}
+
+/**
+ * C's printf("%g"): 6 significant digits rounded half to even from the exact binary value (as
+ * glibc does), exponent form below 1e-4 and from 1e6, trailing zeros removed.
+ */
 export function formatG(v: number): string {
   if (Number.isNaN(v)) return 'nan';
   if (!Number.isFinite(v)) return v < 0 ? '-inf' : 'inf';
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const [mant, expText] = v.toExponential(5).split('e');
-  const exp = Number(expText);
+  const sign = v < 0 ? '-' : '';
+  const { digits, exp } = exactDecimal(Math.abs(v));
+  const P = 6;
+  let x = digits.length - 1 + exp;
+  let keep = digits.slice(0, P).padEnd(P, '0');
+  const rest = digits.slice(P);
+  const up = rest.length > 0 && (rest[0] > '5' || (rest[0] === '5' && (/[1-9]/.test(rest.slice(1)) || Number(keep[P - 1]) % 2 === 1)));
+  if (up) {
+    const n = String(BigInt(keep) + 1n);
+    if (n.length > P) {
+      keep = n.slice(0, P);
+      x++;
+    } else keep = n;
+  }
   const strip = (s: string) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
-  if (exp < -4 || exp >= 6) return `${strip(mant)}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-  return strip(v.toFixed(5 - exp));
+  if (x < -4 || x >= P) return `${sign}${strip(`${keep[0]}.${keep.slice(1)}`)}e${x < 0 ? '-' : '+'}${String(Math.abs(x)).padStart(2, '0')}`;
+  if (x >= 0) return sign + strip(`${keep.slice(0, x + 1)}.${keep.slice(x + 1)}`);
+  return sign + strip(`0.${'0'.repeat(-x - 1)}${keep}`);
 }
 
 /** babeltrace2's string escapes: C escapes for control characters, `\"`, `\'`, `\\` and `\?`. */
