@@ -220,6 +220,31 @@ export function ourLines(paths: string[], opts: TextOptions = { gmt: true }): { 
   return { lines: events.map((e) => formatEvent(e, state, opts)), events };
 }
 
+let staleStrings: boolean | undefined;
+
+/**
+ * babeltrace2 up to 2.0.4 shows an empty string field (a `string`, or a text sequence of length
+ * 0) as the last string that field object held (fixed in 2.0.5, commit d321ba031 "Fix:
+ * clear_string_field(): set first character to 0"). Where our line has `name = ""`, the value
+ * in theirs is taken as "" too; the tests assert those values directly as well.
+ */
+function withEmptyStrings(ours: string, theirs: string): string {
+  if (staleStrings === undefined) staleStrings = /^Babeltrace 2\.0\.[0-4]\b/m.test(spawnSync('babeltrace2', ['--version'], { encoding: 'utf8' }).stdout ?? '');
+  if (!staleStrings || ours === theirs) return theirs;
+  let out = theirs;
+  let from = 0;
+  for (const m of ours.matchAll(/(?:\{ |, )([A-Za-z_][A-Za-z0-9_]*) = ""/g)) {
+    const re = new RegExp(`(\\{ |, )${m[1]} = "(?:[^"\\\\]|\\\\.)*"`, 'g');
+    re.lastIndex = from;
+    const hit = re.exec(out);
+    if (!hit) break;
+    const replaced = `${hit[1]}${m[1]} = ""`;
+    out = out.slice(0, hit.index) + replaced + out.slice(hit.index + hit[0].length);
+    from = hit.index + replaced.length;
+  }
+  return out;
+}
+
 /** Runs babeltrace2 on `paths` and checks that every line equals ours; returns our events. */
 export function sameAsBabeltrace(paths: string[], opts: { stderr?: string | RegExp; args?: string[]; text?: TextOptions } = {}): TraceEvent[] {
   const bt = babeltrace([...(opts.args ?? ['--clock-gmt']), ...paths]);
@@ -230,6 +255,6 @@ export function sameAsBabeltrace(paths: string[], opts: { stderr?: string | RegE
   const theirs = bt.stdout.split('\n').slice(0, -1);
   const ours = ourLines(paths, opts.text ?? { gmt: true });
   expect(ours.lines.length, 'number of events').to.equal(theirs.length);
-  ours.lines.forEach((l, i) => expect(l, `line ${i + 1}`).to.equal(theirs[i]));
+  ours.lines.forEach((l, i) => expect(l, `line ${i + 1}`).to.equal(withEmptyStrings(l, theirs[i])));
   return ours.events;
 }
