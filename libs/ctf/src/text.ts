@@ -27,6 +27,8 @@ export interface TextOptions {
 export interface TextState {
   lastNs?: bigint;
   lastCycles?: bigint;
+  /** The last second shown and its text (the time zone is read once per second shown). */
+  lastWall?: { s: bigint; key: string; text: string };
 }
 
 export function newTextState(): TextState {
@@ -119,18 +121,31 @@ export function formatG(v: number): string {
   if (!Number.isFinite(v)) return v < 0 ? '-inf' : 'inf';
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
   const sign = v < 0 ? '-' : '';
-  const { digits, exp } = exactDecimal(Math.abs(v));
+  const a = Math.abs(v);
   const P = 6;
-  let x = digits.length - 1 + exp;
-  let keep = digits.slice(0, P).padEnd(P, '0');
-  const rest = digits.slice(P);
-  const up = rest.length > 0 && (rest[0] > '5' || (rest[0] === '5' && (/[1-9]/.test(rest.slice(1)) || Number(keep[P - 1]) % 2 === 1)));
-  if (up) {
-    const n = String(BigInt(keep) + 1n);
-    if (n.length > P) {
-      keep = n.slice(0, P);
-      x++;
-    } else keep = n;
+  // The shortest text that reads back as `a`, when it has at most 6 digits and no exponent, is
+  // also what rounding the exact value to 6 digits gives (the common case, and cheap).
+  const short = String(a);
+  if (a >= 1e-4 && a < 1e6 && /^[0-9.]+$/.test(short) && short.replace('.', '').replace(/^0+/, '').length <= P) return sign + short;
+  // toExponential rounds the exact value correctly, but half up: only a tie (the digits after
+  // the sixth are exactly 5) needs the exact digits, to round half to even as glibc does.
+  const e5 = a.toExponential(P - 1);
+  let x = Number(e5.slice(e5.indexOf('e') + 1));
+  let keep = e5[0] + e5.slice(2, P + 1);
+  const scaled = a / 10 ** (x - P + 1);
+  if (Math.abs(scaled - Math.floor(scaled) - 0.5) < 1e-6) {
+    const { digits, exp } = exactDecimal(a);
+    x = digits.length - 1 + exp;
+    keep = digits.slice(0, P).padEnd(P, '0');
+    const rest = digits.slice(P);
+    const up = rest.length > 0 && (rest[0] > '5' || (rest[0] === '5' && (/[1-9]/.test(rest.slice(1)) || Number(keep[P - 1]) % 2 === 1)));
+    if (up) {
+      const n = String(BigInt(keep) + 1n);
+      if (n.length > P) {
+        keep = n.slice(0, P);
+        x++;
+      } else keep = n;
+    }
   }
   const strip = (s: string) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
   if (x < -4 || x >= P) return `${sign}${strip(`${keep[0]}.${keep.slice(1)}`)}e${x < 0 ? '-' : '+'}${String(Math.abs(x)).padStart(2, '0')}`;
@@ -226,9 +241,13 @@ function formatStruct(t: StructType, v: Record<string, unknown>): string {
 
 const two = (n: number) => String(n).padStart(2, '0');
 
-function wallTime(ns: bigint, o: TextOptions): string {
+function wallTime(ns: bigint, o: TextOptions, state: TextState): string {
   const s = ns / 1_000_000_000n;
   const frac = ns % 1_000_000_000n;
+  // Events come in bursts: the text up to the fraction is kept for the last second shown.
+  const key = `${o.gmt === true}${o.date === true}${o.seconds === true}`;
+  const last = state.lastWall;
+  if (ns >= 0n && last && s === last.s && key === last.key) return `${last.text}${String(frac).padStart(9, '0')}`;
   if (ns < 0n || o.seconds) {
     // babeltrace2 falls back to seconds for times before the epoch.
     const neg = ns < 0n;
@@ -240,7 +259,9 @@ function wallTime(ns: bigint, o: TextOptions): string {
     ? [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
     : [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
   const date = o.date ? `${String(Y).padStart(4, '0')}-${two(M)}-${two(D)} ` : '';
-  return `${date}${two(h)}:${two(m)}:${two(sec)}.${String(frac).padStart(9, '0')}`;
+  const text = `${date}${two(h)}:${two(m)}:${two(sec)}.`;
+  state.lastWall = { s, key, text };
+  return `${text}${String(frac).padStart(9, '0')}`;
 }
 
 function header(e: TraceEvent, state: TextState, o: TextOptions): string {
@@ -260,7 +281,7 @@ function header(e: TraceEvent, state: TextState, o: TextOptions): string {
         const d = BigInt.asUintN(64, e.timeNs - last);
         delta = `+${d / 1_000_000_000n}.${String(d % 1_000_000_000n).padStart(9, '0')}`;
       }
-      out += `[${wallTime(e.timeNs, o)}] (${delta}) `;
+      out += `[${wallTime(e.timeNs, o, state)}] (${delta}) `;
     }
   }
   const env = meta.trace.env;
@@ -284,19 +305,34 @@ function header(e: TraceEvent, state: TextState, o: TextOptions): string {
  * babeltrace2 writes the raw bytes.
  */
 export function formatEvent(e: TraceEvent, state: TextState, opts: TextOptions = {}): string {
-  const sc = e.meta.streamClass;
   const ec = e.meta.eventClass;
-  const scopes: string[] = [];
-  const pc = shownStruct(sc.packetContext, PACKET_MEANINGS);
-  if (pc && e.packetContext) scopes.push(formatStruct(pc, e.packetContext));
-  const sec = shownStruct(sc.eventContext);
-  if (sec) scopes.push(formatStruct(sec, e.context));
-  const ectx = shownStruct(ec.context);
-  if (ectx) scopes.push(formatStruct(ectx, e.context));
-  const fields = shownStruct(ec.fields);
-  if (fields) scopes.push(formatStruct(fields, e.fields));
-  return header(e, state, opts) + scopes.join(', ');
+  let shownScopes = scopesShown.get(ec);
+  if (!shownScopes) {
+    const sc = e.meta.streamClass;
+    shownScopes = [shownStruct(sc.packetContext, PACKET_MEANINGS), shownStruct(sc.eventContext), shownStruct(ec.context), shownStruct(ec.fields)];
+    scopesShown.set(ec, shownScopes);
+  }
+  const [pc, sec, ectx, fields] = shownScopes;
+  let out = header(e, state, opts);
+  let sep = '';
+  if (pc && e.packetContext) {
+    out += formatStruct(pc, e.packetContext);
+    sep = ', ';
+  }
+  if (sec) {
+    out += sep + formatStruct(sec, e.context);
+    sep = ', ';
+  }
+  if (ectx) {
+    out += sep + formatStruct(ectx, e.context);
+    sep = ', ';
+  }
+  if (fields) out += sep + formatStruct(fields, e.fields);
+  return out;
 }
+
+/** Per event class (within its stream class), what of each scope is shown. */
+const scopesShown = new WeakMap<object, (StructType | undefined)[]>();
 
 // ---- JSON ------------------------------------------------------------------------------------
 
