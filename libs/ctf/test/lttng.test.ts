@@ -113,7 +113,8 @@ describe('a real LTTng-UST trace', function () {
       run('lttng', ['enable-channel', '-u', '-s', sessions[1], '--buffers-pid', '--subbuf-size=8192', '--num-subbuf=64', 'pidch']);
       run('lttng', ['enable-event', '-u', '-s', sessions[1], '-c', 'pidch', 'ctftest:ev']);
       for (const s of sessions) run('lttng', ['start', s]);
-      run(path.join(tmp, 'prog'), [String(COUNT)], { cwd: tmp });
+      // The program waits for its registration (10 s at most) so that no event is lost.
+      run(path.join(tmp, 'prog'), [String(COUNT)], { cwd: tmp, env: { ...env, LTTNG_UST_REGISTER_TIMEOUT: '10000' } });
       for (const s of sessions) run('lttng', ['stop', s]);
     } finally {
       for (const s of sessions) spawnSync('lttng', ['destroy', s], { env });

@@ -36,6 +36,8 @@ export class OutOfDataError extends CtfError {
   }
 }
 
+const MASKS = Array.from({ length: 65 }, (_, i) => (1n << BigInt(i)) - 1n);
+
 export class Cursor {
   buf: Buffer = Buffer.alloc(0);
   view: DataView = new DataView(new ArrayBuffer(0)) as DataView;
@@ -87,7 +89,7 @@ export class Cursor {
       this.clock = raw;
       return;
     }
-    const mask = (1n << BigInt(size)) - 1n;
+    const mask = MASKS[size];
     let v = this.clock;
     if (raw < (v & mask)) v += mask + 1n;
     this.clock = (v & ~mask) | raw;
@@ -217,7 +219,9 @@ function intReader(t: IntegerType, byteOrder: 'le' | 'be'): (c: Cursor) => numbe
 }
 
 function toBigRaw(v: number | bigint, size: number): bigint {
-  return BigInt.asUintN(size, typeof v === 'bigint' ? v : BigInt(v));
+  // A non-negative number is already the raw value.
+  if (typeof v === 'number') return v >= 0 ? BigInt(v) : BigInt.asUintN(size, BigInt(v));
+  return BigInt.asUintN(size, v);
 }
 
 function floatReader(t: FloatType, byteOrder: 'le' | 'be'): Decode {
@@ -288,7 +292,8 @@ export class Compiler {
       c.scopes[scope] = obj;
     });
     return (c) => {
-      c.stack.length = 0;
+      // Left over only when a previous decode threw.
+      if (c.stack.length !== 0) c.stack.length = 0;
       return dec(c) as Struct;
     };
   }

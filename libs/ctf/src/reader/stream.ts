@@ -270,6 +270,8 @@ export class TraceDecoder {
     const cpuId = typeof cpu === 'number' ? cpu : undefined;
     const instance = p.header ? u64Of(p.header.stream_instance_id) : undefined;
     const single = sc.events.size === 1 ? sc.events.values().next().value : undefined;
+    // One meta object per event class (events share it).
+    const metas = new Map<EventClass, EventMeta>();
     while (c.pos < p.contentBits) {
       const start = c.pos;
       const at = c.offset();
@@ -304,7 +306,7 @@ export class TraceDecoder {
           fields,
           context,
           packetContext: p.context,
-          meta: { trace: info, streamClass: sc, eventClass: ec, stream, streamInstanceId: instance },
+          meta: metas.get(ec) ?? metas.set(ec, { trace: info, streamClass: sc, eventClass: ec, stream, streamInstanceId: instance }).get(ec)!,
         };
       } catch (err) {
         if (err instanceof OutOfDataError) {
