@@ -44,6 +44,7 @@ interface MutableStream {
 }
 
 export class Parser {
+  private readonly lexer: Lexer;
   private readonly toks: Token[];
   private i = 0;
   private readonly root = new DeclScope();
@@ -65,7 +66,6 @@ export class Parser {
     this.lexer = new Lexer(text, where);
     this.toks = this.lexer.tokenize();
   }
-  private readonly lexer: Lexer;
 
   // ---- tokens ------------------------------------------------------------------------------
 
@@ -421,7 +421,7 @@ export class Parser {
     this.take();
     const base = this.typeSpecifier(scope);
     for (;;) {
-      const { name, type } = this.declarator(base, scope);
+      const { name, type } = this.declarator(base);
       scope.aliases.set(name, type);
       if (!this.isPunct(',')) break;
       this.take();
@@ -454,7 +454,7 @@ export class Parser {
     return type;
   }
 
-  private declarator(base: CtfType, _scope: DeclScope): { name: string; type: CtfType; token: Token } {
+  private declarator(base: CtfType): { name: string; type: CtfType; token: Token } {
     if (this.isPunct('*')) throw this.fail('pointer declarators are not supported');
     const token = this.expectName('a field name');
     if (token.kind === 'keyword') throw this.fail(`'${token.text}' is a reserved word, not a field name`, token);
@@ -488,7 +488,7 @@ export class Parser {
         continue;
       }
       for (;;) {
-        const { name, type, token } = this.declarator(base, inner);
+        const { name, type, token } = this.declarator(base);
         if (seen.has(name)) throw this.fail(`duplicate member "${name}" in ${what}`, token);
         seen.add(name);
         out.push({ name, type });
