@@ -5,7 +5,7 @@
  * flush and wait for the data; a restarted consumer gets everything again.
  */
 import { tstrace } from '@tstrace/comm';
-import { metadataText, TraceDescription } from './metadata';
+import { metadataText, TraceDescription } from '@tstrace/ctf';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SessionState } from '../model';
