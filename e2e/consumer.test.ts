@@ -253,7 +253,7 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
   });
 
   for (const scheme of ['uid', 'pid'] as const) {
-    it(`every field type, enums, log levels, contexts and a run-time event, per-${scheme.toUpperCase()}: babeltrace2 reads exactly what was emitted`, () => {
+    it(`every field type, enums, log levels, contexts, run-time events (one defined mid-trace), per-${scheme.toUpperCase()}: babeltrace2 reads exactly what was emitted`, () => {
       const out = path.join(t.root, `types-${scheme}`);
       t.ok(['create', 'types', '-o', out]);
       t.ok(['enable-channel', '-u', 'ty', `--buffers-${scheme}`]);
@@ -262,7 +262,7 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
       t.ok(['start']);
       const app = spawnSync(process.execPath, [path.join(__dirname, 'types-app.js'), '3'], { env: t.env, encoding: 'utf8' });
       expect(app.status, app.stderr).to.equal(0);
-      expect(summary(t.ok(['stop']), 'ty')).to.deep.equal({ recorded: 18, discarded: 0 });
+      expect(summary(t.ok(['stop']), 'ty')).to.deep.equal({ recorded: 19, discarded: 0 });
       const bt = spawnSync('babeltrace2', ['--fields=all', '--names=all', out], { encoding: 'utf8' });
       expect(bt.status, bt.stderr).to.equal(0);
       expect(bt.stderr).to.equal('');
@@ -278,6 +278,8 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
           `TRACE_INFO (6) user_events:detailed { msg = "msg ${i}", count = ${i * 10} }`,
         );
       }
+      // Defined after the trace began (its metadata grew mid-session): babeltrace2 still reads it.
+      expected.push('TRACE_ERR (3) user_events:late { n = 3, tag = "last" }');
       const got = bt.stdout.trim().split('\n').map((line) => {
         const m = /loglevel = ([A-Z_]+ \(\d+\)), name = ([^,]+), stream\.packet\.context = \{ cpu_id = \d+ \}, stream\.event\.context = \{ (.*) \}, event\.fields = (\{.*\})$/.exec(line);
         if (!m) throw new Error(`unexpected babeltrace2 line: ${line}`);

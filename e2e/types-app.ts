@@ -1,5 +1,6 @@
 // A traced app for the e2e tests with one event per field type, an enum, several log levels and an
-// event defined at run time from a user_events format. `node types-app.js N` emits N rounds.
+// event defined at run time from a user_events format. `node types-app.js N` emits N rounds, then
+// defines one more event while the session records (the trace's metadata grows) and emits it once.
 import { array, bytes, chars, defineEventFromFormat, double, enumeration, float, LogLevel, provider, ready, s16, s32, s64, s8, sequence, string, u16, u32, u64, u8 } from '@tstrace/ust';
 
 const p = provider('types');
@@ -24,6 +25,10 @@ async function main(): Promise<void> {
     enums.emit(i % 3, i);
     detailed.emit(`msg ${i}`, i * 10);
   }
+  const late = defineEventFromFormat('late u32 n;char[8] tag', LogLevel.ERR);
+  await ready();
+  for (const until = Date.now() + 2000; !late.enabled && Date.now() < until; ) await new Promise((r) => setTimeout(r, 1));
+  late.emit(rounds, 'last');
   console.log('done');
 }
 
