@@ -16,6 +16,11 @@ export interface RpcClientOptions {
   maxFrameSize?: number;
   /** Receives the server's unsolicited replies (id 0, status OK); without it they close the link. */
   onPush?: (reply: unknown) => void;
+  /**
+   * Never keeps the process alive: the socket and every timer are unref'd from the start (a traced
+   * app must exit when its own work ends, even while its daemon is slow to answer).
+   */
+  unref?: boolean;
 }
 
 /** A connection that could not be made at all (no socket, refused): errno code and endpoint. */
@@ -45,6 +50,8 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
   private nextId = 1;
   private closedError: Error | undefined;
   private readonly closeHandlers: ((err: Error) => void)[] = [];
+  /** Set by unref(): reply timers do not keep the process alive either. */
+  private unrefd = false;
   /** Version of the server, from its handshake reply. */
   server = '';
 
@@ -62,6 +69,7 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
     return new Promise((resolve, reject) => {
       const socket = 'path' in endpoint ? net.connect(endpoint.path) : net.connect(endpoint.port, endpoint.host);
       const client = new RpcClient(link, socket, where, callTimeoutMs, options.onPush as ((reply: Rep) => void) | undefined);
+      if (options.unref) client.unref();
       const decoder = new FrameDecoder(maxFrameSize);
       let handshaken = false;
       const fail = (err: Error) => {
@@ -73,6 +81,7 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
         () => fail(new StatusError(StatusCode.TIMEOUT, `no answer from ${where} within ${connectTimeoutMs} ms`)),
         connectTimeoutMs,
       );
+      if (options.unref) timer.unref();
       socket.once('connect', () => {
         socket.write(encodeFrame(tstrace.common.Hello.encode({ protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR, link: link.name, peer: options.peerName }).finish()));
       });
@@ -122,6 +131,7 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
         this.pending.delete(id);
         reject(new StatusError(StatusCode.TIMEOUT, `no reply from ${this.endpoint} within ${timeoutMs} ms`));
       }, timeoutMs);
+      if (this.unrefd) timer.unref();
       this.pending.set(id, { resolve, reject, timer });
       this.socket.write(frame);
     });
@@ -141,8 +151,9 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
     return this.closedError !== undefined;
   }
 
-  /** Lets the process exit while this connection stays open (e.g. a traced app). */
+  /** Lets the process exit while this connection stays open or a call waits (e.g. a traced app). */
   unref(): void {
+    this.unrefd = true;
     this.socket.unref();
   }
 

@@ -98,6 +98,7 @@ class DaemonLink {
         connectTimeoutMs: this.tracer.connectTimeoutMs,
         callTimeoutMs: this.tracer.callTimeoutMs,
         onPush: (reply) => this.onPush(reply as AppReply),
+        unref: true,
       });
     } catch {
       this.state = 'idle';
@@ -105,7 +106,6 @@ class DaemonLink {
       this.schedule();
       return;
     }
-    client.unref();
     this.client = client;
     client.onClose(() => this.lost(client));
     if (this.stopped) {

@@ -282,6 +282,25 @@ describe('registration with session daemons (fake apps.sock)', function () {
     expect(alone.ms).to.be.lessThan(1500);
   });
 
+  it('a daemon that never answers does not keep an app alive after its work ends', async () => {
+    // Accepts and reads, never answers: the handshake (or the registration after it) would wait
+    // for its timeout, and must not hold the app that long.
+    const sock = path.join(dir, 'apps.sock');
+    const silent = net.createServer((c) => c.on('data', () => undefined));
+    await new Promise<void>((r) => silent.listen(sock, r));
+    try {
+      const app = path.join(dir, 'app.js');
+      fs.writeFileSync(app, `const ust = require(${JSON.stringify(INDEX)}); const e = ust.provider('p').event('e', []); if (e.enabled) e.emit(); setTimeout(() => console.log(ust.tracer.daemonLinks[0].state), 200);`);
+      const r = await runNode([app], { TSTRACE_RUNDIR: dir, TSTRACE_HOME: path.join(dir, 'home') });
+      expect(r.code, r.err).to.equal(0);
+      // Its work ends while the handshake waits; the connect timeout is 2 s, the app is gone before.
+      expect(r.out.trim()).to.equal('connecting');
+      expect(r.ms).to.be.lessThan(1500);
+    } finally {
+      silent.close();
+    }
+  });
+
   for (const flag of ['--require', '--import']) {
     it(`node ${flag} @tstrace/ust/register holds the app until it is registered`, async () => {
       const d = track(await new FakeDaemon(dir).start());
