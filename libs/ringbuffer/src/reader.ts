@@ -95,7 +95,6 @@ export class StreamReader {
         return null;
       }
       this.stale = undefined;
-      const seq = this.seqOf(position);
       const start = this.g.subbufStart(position);
       let bytes = this.bytes.subarray(start, start + this.subbufSize);
       if (this.overwrite) {
@@ -103,20 +102,48 @@ export class StreamReader {
         // A writer pushes CONSUMED before it reuses a slot: if it has not moved, the copy is whole.
         if (Atomics.load(ctl, W.consumed) !== position) continue;
       }
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      view.setBigUint64(PACKET_FIELD.packetSeqNum, seq, true);
-      return {
-        position,
-        bytes,
-        seq,
-        contentSize: Number(view.getBigUint64(PACKET_FIELD.contentSize, true) / 8n),
-        timestampBegin: view.getBigUint64(PACKET_FIELD.timestampBegin, true),
-        timestampEnd: view.getBigUint64(PACKET_FIELD.timestampEnd, true),
-        eventsDiscarded: view.getBigUint64(PACKET_FIELD.eventsDiscarded, true),
-        streamId: view.getUint32(PACKET_FIELD.streamId, true),
-        cpuId: view.getUint32(PACKET_FIELD.cpuId, true),
-      };
+      return this.packetAt(position, bytes);
     }
+  }
+
+  /**
+   * Copies of the complete packets the ring holds, oldest first, consuming none of them (a
+   * snapshot: the next one sees them again unless writers have reused their slots). flush()
+   * first to include the open packet. A packet still being written is left out, and so is one
+   * that a writer started to overwrite while it was copied.
+   */
+  snapshot(): Packet[] {
+    const ctl = this.ctl;
+    const write = Atomics.load(ctl, W.write);
+    // Packets before the open one (or before the next to open, on a boundary) are closed.
+    const end = (write - (write & this.g.subbufMask)) | 0;
+    const packets: Packet[] = [];
+    for (let position = Atomics.load(ctl, W.consumed); ((end - position) | 0) > 0; position = (position + this.subbufSize) | 0) {
+      if (!this.g.isComplete(ctl, position)) continue;
+      const start = this.g.subbufStart(position);
+      const bytes = this.bytes.slice(start, start + this.subbufSize);
+      if (((position - Atomics.load(ctl, W.consumed)) | 0) < 0) continue;
+      packets.push(this.packetAt(position, bytes));
+    }
+    return packets;
+  }
+
+  /** The packet at `position` (its bytes a view or a copy), numbered. */
+  private packetAt(position: number, bytes: Uint8Array): Packet {
+    const seq = this.seqOf(position);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    view.setBigUint64(PACKET_FIELD.packetSeqNum, seq, true);
+    return {
+      position,
+      bytes,
+      seq,
+      contentSize: Number(view.getBigUint64(PACKET_FIELD.contentSize, true) / 8n),
+      timestampBegin: view.getBigUint64(PACKET_FIELD.timestampBegin, true),
+      timestampEnd: view.getBigUint64(PACKET_FIELD.timestampEnd, true),
+      eventsDiscarded: view.getBigUint64(PACKET_FIELD.eventsDiscarded, true),
+      streamId: view.getUint32(PACKET_FIELD.streamId, true),
+      cpuId: view.getUint32(PACKET_FIELD.cpuId, true),
+    };
   }
 
   /** Hands the packet's sub-buffer back to the writers. */

@@ -336,6 +336,70 @@ describe('@tstrace/ringbuffer', () => {
     });
   });
 
+  describe('snapshot', () => {
+    const decodeAll = (packets: Packet[]) => {
+      const events: Decoded[] = [];
+      for (const p of packets) decode(p, events);
+      return events;
+    };
+
+    it('copies the newest packets of an overwrite ring without consuming them', () => {
+      const file = path.join(dir, 's');
+      createStreamFile(file, options(4096, 4, 'overwrite'));
+      const w = StreamWriter.open(file);
+      writeEvents(w, 1, 20000);
+      const r = StreamReader.open(file);
+      // The open packet is left out until a flush closes it.
+      const before = r.snapshot();
+      expect(before.length).to.equal(3);
+      r.flush();
+      const first = r.snapshot();
+      expect(first.length).to.equal(4);
+      const events = decodeAll(first);
+      expect(events[events.length - 1].counter).to.equal(19999);
+      expect(events.map((e) => e.counter)).to.deep.equal(events.map((_, i) => 20000 - events.length + i));
+      const overrun = r.counters().overrun;
+      expect(first.map((p) => p.seq)).to.deep.equal([0, 1, 2, 3].map((i) => BigInt(overrun + i)));
+      // Nothing was consumed: a second snapshot holds the same packets, and so does the reader.
+      const second = r.snapshot();
+      expect(second.map((p) => p.seq)).to.deep.equal(first.map((p) => p.seq));
+      expect(decodeAll(second)).to.deep.equal(events);
+      const drained: Decoded[] = [];
+      drain(r, drained);
+      expect(drained).to.deep.equal(events);
+      // Snapshots are copies: writing on does not change one already taken.
+      writeEvents(w, 1, 5000, 20000);
+      expect(decodeAll(second)).to.deep.equal(events);
+      r.flush();
+      const third = decodeAll(r.snapshot());
+      expect(third[third.length - 1].counter).to.equal(24999);
+    });
+
+    it('leaves out a packet still being written, and reads an empty ring as no packets', () => {
+      const file = path.join(dir, 's');
+      createStreamFile(file, options(4096, 4, 'discard'));
+      const w = StreamWriter.open(file);
+      const r = StreamReader.open(file);
+      expect(r.snapshot()).to.deep.equal([]);
+      writeEvents(w, 1, 10);
+      // A writer reserved an event and has not committed it: its packet is not complete.
+      const p = w.reserve(7, 32);
+      expect(p).to.be.greaterThan(0);
+      r.flush();
+      expect(r.snapshot()).to.deep.equal([]);
+      const size = w.lastSize;
+      w.view.setUint32(p, 1, true);
+      w.view.setUint32(p + 4, 10, true);
+      w.view.setFloat64(p + 8, 15, true);
+      w.bytes.fill(120, p + 16, p + 31); // 15 × 'x', then the NUL
+      w.bytes[p + 31] = 0;
+      w.commit(p, size);
+      const packets = r.snapshot();
+      expect(packets.length).to.equal(1);
+      expect(decodeAll(packets).map((e) => e.counter)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+  });
+
   describe('positions that wrap around 2^32', () => {
     it('keeps working across the wrap', () => {
       const file = path.join(dir, 's');
