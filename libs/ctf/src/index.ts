@@ -5,5 +5,5 @@ export type { IndexEntry } from './index-file';
 export { fieldDeclarations, metadataEventsText, metadataText, tsdlIdentifier, tsdlString } from './metadata';
 export type { MetadataEvent, MetadataStream, TraceDescription } from './metadata';
 export * from './reader';
-export { escapeString, eventToJson, formatEvent, formatG, newTextState } from './text';
+export { escapeString, eventToJson, formatEvent, formatG, formatTime, newTextState } from './text';
 export type { TextOptions, TextState } from './text';

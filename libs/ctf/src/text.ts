@@ -21,6 +21,10 @@ export interface TextOptions {
   domain?: boolean;
   /** The event's log level, as `TRACE_INFO (6)` (off unless true). */
   loglevel?: boolean;
+  /** The event class's `model.emf.uri`, after the log level (off unless true). */
+  emf?: boolean;
+  /** Printed before the hostname with no separator, as babeltrace2 2.0 prints its `trace` field. */
+  traceName?: string;
 }
 
 /** What a sequence of lines remembers: the previous event's time, for the delta. */
@@ -264,6 +268,11 @@ function wallTime(ns: bigint, o: TextOptions, state: TextState): string {
   return `${text}${String(frac).padStart(9, '0')}`;
 }
 
+/** A time (ns from the epoch) as formatEvent shows it in brackets, without cycles: for babeltrace2's warnings. */
+export function formatTime(ns: bigint, opts: TextOptions = {}): string {
+  return wallTime(ns, opts, {});
+}
+
 function header(e: TraceEvent, state: TextState, o: TextOptions): string {
   const meta: EventMeta = e.meta;
   let out = '';
@@ -293,6 +302,8 @@ function header(e: TraceEvent, state: TextState, o: TextOptions): string {
   if (o.vpid !== false && has('vpid')) parts.push(`(${env.vpid})`);
   const level = meta.eventClass.loglevel;
   if (o.loglevel === true && level !== undefined && level >= 0 && level < LOG_LEVELS.length) parts.push(`${LOG_LEVELS[level]} (${level})`);
+  if (o.emf === true && meta.eventClass.emfUri !== undefined) parts.push(meta.eventClass.emfUri);
+  if (o.traceName !== undefined) out += o.traceName;
   if (parts.length) out += `${parts.join(':')} `;
   return `${out}${e.name}: `;
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { escapeString, eventToJson, formatEvent, formatG, MetadataEvent, metadataText, newTextState, readEvents } from '../src';
+import { escapeString, eventToJson, formatEvent, formatG, formatTime, MetadataEvent, metadataText, newTextState, readEvents, TextOptions } from '../src';
 import { babeltrace, body, hasBabeltrace, StreamBuilder, tmpDir, UUID } from './helpers';
 
 describe('text output', function () {
@@ -21,6 +21,37 @@ describe('text output', function () {
     expect(escapeString('plain é ☃')).to.equal('"plain é ☃"');
     expect(escapeString('q"\'\\?')).to.equal('"q\\"\\\'\\\\\\?"');
     expect(escapeString('\x07\b\x1b\f\n\r\t\v\x01\x7f')).to.equal('"\\a\\b\\e\\f\\n\\r\\t\\v\\x01\\x7f"');
+  });
+
+  it('shows the fields of --fields as babeltrace2 does: the trace name glued to the rest, the EMF URI after the log level', () => {
+    const root = tmpDir('fields');
+    try {
+      const dir = path.join(root, 'ust', 'pid', 'app-7');
+      fs.mkdirSync(dir, { recursive: true });
+      const e: MetadataEvent = { id: 0, name: 'f:e', loglevel: 4, fields: [{ name: 'n', type: 'u8' }] };
+      const text = metadataText({ uuid: UUID, env: { hostname: 'h1', domain: 'ust', procname: 'app', vpid: 7 }, clock: { name: 'monotonic', offsetNs: 1_700_000_000_000_000_000n }, streams: [{ id: 0, contexts: [], events: [e] }] });
+      expect(text).to.include('\tloglevel = 4;\n');
+      fs.writeFileSync(path.join(dir, 'metadata'), text.replace('\tloglevel = 4;\n', '\tloglevel = 4;\n\tmodel.emf.uri = "http://example.com/f";\n'));
+      new StreamBuilder({ streamId: 0, instanceId: 0n, cpuId: 0 }).event(0, 5n, body(e, [1])).event(0, 7n, body(e, [2])).write(dir, 'chan_0');
+      const none = { hostname: false, procname: false, vpid: false };
+      const cases: [string, TextOptions][] = [
+        ['all', { hostname: true, domain: true, procname: true, vpid: true, loglevel: true, emf: true, traceName: 'h1/ust/pid/app-7' }],
+        ['trace', { ...none, traceName: 'h1/ust/pid/app-7' }],
+        ['emf,trace:vpid', { ...none, vpid: true, emf: true }],
+      ];
+      const events = [...readEvents([root])];
+      expect(formatEvent(events[0], newTextState(), { gmt: true, ...cases[0][1] })).to.equal(
+        '[22:13:20.000000005] (+?.?????????) h1/ust/pid/app-7h1:ust:app:(7):TRACE_WARNING (4):http://example.com/f f:e: { cpu_id = 0 }, { n = 1 }',
+      );
+      expect(formatTime(1_700_000_000_000_000_005n, { gmt: true, date: true })).to.equal('2023-11-14 22:13:20.000000005');
+      if (!hasBabeltrace()) return;
+      for (const [fields, o] of cases) {
+        const state = newTextState();
+        expect(babeltrace(['--clock-gmt', `--fields=${fields}`, root]).stdout.split('\n').slice(0, -1), fields).to.deep.equal(events.map((x) => formatEvent(x, state, { gmt: true, ...o })));
+      }
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 
   describe('on a trace', () => {

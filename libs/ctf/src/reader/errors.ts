@@ -5,3 +5,11 @@ export class CtfError extends Error {
     this.name = 'CtfError';
   }
 }
+
+/** A packet that the file cuts short: an error in a finished trace, more data to come in one being written. */
+export class TruncatedPacketError extends CtfError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TruncatedPacketError';
+  }
+}

@@ -2,7 +2,7 @@
 // stream file, and the events of each packet.
 import * as fs from 'node:fs';
 import { compileScope, Cursor, OutOfDataError, Scope, Struct } from './decoder';
-import { CtfError } from './errors';
+import { CtfError, TruncatedPacketError } from './errors';
 import { ClockClass, CtfType, EventClass, StreamClass, StructType, TraceClass } from './types';
 import { EnumValue } from './values';
 
@@ -138,7 +138,7 @@ export interface PacketInfo {
 
 const WINDOW = 4096;
 
-function u64Of(v: unknown): bigint | undefined {
+export function u64Of(v: unknown): bigint | undefined {
   const x = v instanceof EnumValue ? v.value : v;
   return typeof x === 'number' ? BigInt(x) : typeof x === 'bigint' ? x : undefined;
 }
@@ -207,7 +207,7 @@ export class TraceDecoder {
         return this.decodePreamble(c, file, left, offset);
       } catch (e) {
         if (!(e instanceof OutOfDataError) || window >= left) {
-          if (e instanceof OutOfDataError) throw new CtfError(`${file}: truncated packet at offset ${offset}: ${e.message.replace(`${file}: `, '')}`);
+          if (e instanceof OutOfDataError) throw new TruncatedPacketError(`${file}: truncated packet at offset ${offset}: ${e.message.replace(`${file}: `, '')}`);
           throw e;
         }
       }
@@ -250,7 +250,7 @@ export class TraceDecoder {
   readWhole(fd: number, size: number, p: PacketInfo): Buffer {
     const left = size - p.offset;
     if (p.packetBytes > left) {
-      throw new CtfError(`${p.file}: truncated packet at offset ${p.offset}: packet_size says ${p.packetBytes} bytes, the file has ${left} left`);
+      throw new TruncatedPacketError(`${p.file}: truncated packet at offset ${p.offset}: packet_size says ${p.packetBytes} bytes, the file has ${left} left`);
     }
     if (p.buf.length >= Math.ceil(p.contentBits / 8)) return p.buf;
     const need = Math.ceil(p.contentBits / 8);
@@ -338,7 +338,7 @@ export class StreamGroup {
         const size = fs.fstatSync(fd).size;
         for (let offset = 0; offset < size; ) {
           const p = this.dec.readPacket(c, fd, file, size, offset);
-          if (p.packetBytes > size - offset) throw new CtfError(`${file}: truncated packet at offset ${offset}: packet_size says ${p.packetBytes} bytes, the file has ${size - offset} left`);
+          if (p.packetBytes > size - offset) throw new TruncatedPacketError(`${file}: truncated packet at offset ${offset}: packet_size says ${p.packetBytes} bytes, the file has ${size - offset} left`);
           yield p;
           offset += p.packetBytes;
         }

@@ -20,7 +20,7 @@ export interface Discarded {
   packets: bigint;
 }
 
-function natural(a: string, b: string): number {
+export function natural(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
@@ -44,21 +44,7 @@ export class CtfTrace {
 
   /** Reads the metadata and the first packet of each stream file; throws a CtfError naming what is wrong. */
   static open(dir: string): CtfTrace {
-    const where = path.join(dir, 'metadata');
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(where);
-    } catch (e) {
-      throw new CtfError(`${dir}: not a CTF trace: ${(e as Error).message}`);
-    }
-    const tc = parseMetadata(metadataTextOf(data, where), where);
-    let clock;
-    try {
-      clock = streamClock(tc);
-    } catch (e) {
-      throw new CtfError(`${where}: ${(e as Error).message}`);
-    }
-    const info: TraceInfo = { path: dir, traceClass: tc, env: tc.env, uuid: tc.uuid, clock, clockOffsetNs: clockOffsetNs(clock) };
+    const info = traceInfoOf(dir, readMetadataFile(dir));
     const dec = new TraceDecoder(info);
     // Stream files: every regular file but the metadata and hidden files (index/ is a directory).
     const files = fs
@@ -130,6 +116,28 @@ export class CtfTrace {
   }
 }
 
+/** The bytes of a trace's `metadata` file; a CtfError when there is none. */
+export function readMetadataFile(dir: string): Buffer {
+  try {
+    return fs.readFileSync(path.join(dir, 'metadata'));
+  } catch (e) {
+    throw new CtfError(`${dir}: not a CTF trace: ${(e as Error).message}`);
+  }
+}
+
+/** A trace's classes, env and clock from its metadata file's bytes. */
+export function traceInfoOf(dir: string, data: Buffer): TraceInfo {
+  const where = path.join(dir, 'metadata');
+  const tc = parseMetadata(metadataTextOf(data, where), where);
+  let clock;
+  try {
+    clock = streamClock(tc);
+  } catch (e) {
+    throw new CtfError(`${where}: ${(e as Error).message}`);
+  }
+  return { path: dir, traceClass: tc, env: tc.env, uuid: tc.uuid, clock, clockOffsetNs: clockOffsetNs(clock) };
+}
+
 function num(v: unknown): bigint | undefined {
   const x = v instanceof EnumValue ? v.value : v;
   return typeof x === 'number' ? BigInt(x) : typeof x === 'bigint' ? x : undefined;
@@ -154,17 +162,21 @@ export function findTraces(root: string): string[] {
 
 // ---- merging -----------------------------------------------------------------------------
 
-interface Head {
+/** A stream's next event, and what orders it among other streams' events. */
+export interface Head {
   event: TraceEvent;
-  it: Iterator<TraceEvent>;
   /** Position of the stream among all, for stable ties. */
   rank: number;
   uuid: string | undefined;
   instance: bigint;
 }
 
+interface IterHead extends Head {
+  it: Iterator<TraceEvent>;
+}
+
 /** Order of events with equal times, after babeltrace2's muxer: trace UUID, stream class, stream, event class. */
-function before(a: Head, b: Head): boolean {
+export function before(a: Head, b: Head): boolean {
   const x = a.event;
   const y = b.event;
   if (x.timeNs !== y.timeNs) return x.timeNs < y.timeNs;
@@ -181,8 +193,8 @@ function before(a: Head, b: Head): boolean {
 }
 
 function* mergeStreams(traces: CtfTrace[]): Generator<TraceEvent> {
-  const heap: Head[] = [];
-  const push = (h: Head) => {
+  const heap: IterHead[] = [];
+  const push = (h: IterHead) => {
     heap.push(h);
     for (let i = heap.length - 1; i > 0; ) {
       const p = (i - 1) >> 1;
