@@ -38,6 +38,7 @@ describe('e2e: the quick-start sequence', function () {
         { domain: 'KERNEL', all: true, pids: [] },
       ],
       active: false,
+      snapshotOutputs: [],
     };
     expect(sessions().map((s) => s.config)).to.deep.equal([expected]);
     expect(status()).to.deep.equal(expected);

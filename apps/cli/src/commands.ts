@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { clearCurrentSession, currentSession, setCurrentSession } from './rc';
 import { outputOf, renderApps, renderKernelEvents, renderSession, renderSessionList, renderTraceSummary } from './render';
+import { snapshot } from './snapshot';
 import { parseCount, parseList, parseMicros, parseSize } from './units';
 
 const { Domain, BufferScheme, LoglevelType, EventType } = tstrace.client;
@@ -534,5 +535,5 @@ const version: Command = {
 
 export const COMMANDS: Command[] = [
   create, destroy, list, status, enableChannel, disableChannel, enableEvent, disableEvent, addContext,
-  start, stop, record, trackCommand('track'), trackCommand('untrack'), save, load, setSession, version,
+  start, stop, record, snapshot, trackCommand('track'), trackCommand('untrack'), save, load, setSession, version,
 ];

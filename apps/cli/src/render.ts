@@ -99,7 +99,10 @@ export function renderSession(info: SessionInfo, only?: { domain?: number; chann
   const c = info.config!;
   const lines = [`Tracing session ${c.name}: ${stateOf(info)}`, `    Trace output: ${outputOf(info)}`];
   if (info.consumerRestarts) lines.push(`    Consumer daemon restarted ${info.consumerRestarts} time${info.consumerRestarts === 1 ? '' : 's'}: buffers not drained for ${toNumber(info.consumerDownMs)} ms`);
-  if (c.snapshot) lines.push('    Snapshot mode');
+  if (c.snapshot) {
+    const [o] = c.snapshotOutputs ?? [];
+    lines.push(`    Snapshot mode, output: ${o ? `[${o.id}] ${o.name}: ${o.path || `${o.ctrlUrl} ${o.dataUrl}`}` : 'none'}`);
+  }
   if (c.live) lines.push(`    Live timer interval: ${toNumber(c.liveTimerUs)} us`);
   if (c.shmPath) lines.push(`    Shared memory path: ${c.shmPath}`);
   for (const domain of [Domain.KERNEL, Domain.USERSPACE]) {

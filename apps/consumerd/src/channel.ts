@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { PACKET_FIELD } from '@tstrace/ctf';
 import { EventTable } from './event-count';
+import { fileOwner } from './metadata-file';
 import { FileOwner, StreamFile } from './stream-file';
 
 type AddChannel = tstrace.consumer.AddChannel.$Properties;
@@ -69,9 +70,7 @@ export class Channel {
     this.session = req.session ?? '';
     this.traceDir = req.traceDir ?? '';
     this.pid = req.pid ?? 0;
-    const uid = req.ownerUid ?? 0;
-    const me = process.getuid?.() ?? 0;
-    this.owner = me === 0 && uid !== 0 ? { uid, gid: req.ownerGid ?? 0 } : undefined;
+    this.owner = fileOwner(req.ownerUid ?? 0, req.ownerGid ?? 0);
     this.events = new EventTable(req.contexts ?? []);
     for (const e of req.events ?? []) this.events.add(e.id ?? 0, e.types ?? []);
     const switchUs = u64(req.switchTimerUs);
@@ -202,7 +201,7 @@ export class Channel {
   }
 }
 
-function streamInstanceOf(bytes: Uint8Array): bigint {
+export function streamInstanceOf(bytes: Uint8Array): bigint {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(PACKET_FIELD.streamInstanceId, true);
 }
 

@@ -4,10 +4,10 @@
  * there are none it sleeps until a wake-up pipe, the read timer, or its own idle poll.
  */
 import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Channel, ChannelLog, U64, u64 } from './channel';
-import { FileOwner, makeDirs } from './stream-file';
+import { fileOwner, writeMetadata } from './metadata-file';
+import { takeSnapshot } from './snapshot';
 
 type Request = tstrace.consumer.Request.$Properties;
 type Reply = tstrace.consumer.Reply.$Properties;
@@ -96,6 +96,8 @@ export class Consumer {
         this.options.log.info(`channel "${channel.name}" of session "${channel.session}" (key ${channel.key}) destroyed: ${channel.packets} packets, ${channel.recorded} events`);
         return { stats: { channels: [channel.stats()] } };
       }
+      case 'snapshot':
+        return { stats: { channels: takeSnapshot(req.snapshot!, this.options.log) } };
       case 'getStats':
         return { stats: { channels: this.select(req.getStats!.channelKeys).map((c) => c.stats()) } };
       default:
@@ -159,29 +161,8 @@ export class Consumer {
     return (keys ?? []).map((k) => this.channel(k));
   }
 
-  /**
-   * The trace's metadata file follows the text the session daemon generates: what is new is
-   * appended (readers tailing it see a growing file), anything else rewrites it atomically.
-   */
   private writeMetadata(traceDir: string, text: string, uid: number, gid: number): void {
-    if (!path.isAbsolute(traceDir)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `trace directory ${JSON.stringify(traceDir)} must be an absolute path`);
-    if (!text.startsWith('/* CTF 1.8 */')) throw new StatusError(StatusCode.INVALID_ARGUMENT, 'metadata must be CTF 1.8 text starting with "/* CTF 1.8 */"');
-    const owner: FileOwner | undefined = (process.getuid?.() ?? 0) === 0 && uid !== 0 ? { uid, gid } : undefined;
-    const file = path.join(traceDir, 'metadata');
-    const old = this.metadata.get(traceDir);
-    try {
-      makeDirs(traceDir, owner);
-      if (old !== undefined && text.startsWith(old) && fs.existsSync(file)) {
-        if (text.length > old.length) fs.appendFileSync(file, text.slice(old.length));
-      } else {
-        const tmp = `${file}.tmp-${process.pid}`;
-        fs.writeFileSync(tmp, text, { mode: 0o640 });
-        if (owner) fs.chownSync(tmp, owner.uid, owner.gid);
-        fs.renameSync(tmp, file);
-      }
-    } catch (err) {
-      throw new StatusError(StatusCode.OUTPUT_ERROR, `cannot write ${file}: ${(err as Error).message}`);
-    }
+    writeMetadata(traceDir, text, this.metadata.get(traceDir), fileOwner(uid, gid));
     this.metadata.set(traceDir, text);
   }
 }

@@ -169,4 +169,49 @@ describe('tstrace-consumerd', () => {
       consumer.shutdown();
     });
   });
+
+  describe('snapshot', () => {
+    const layouts = [{ id: 0, types: ['u32', 'string'] }, { id: 1, types: ['seq:u16', 'char[4]'] }];
+    const metadata = (traceDir: string) => ({ traceDir, text: '/* CTF 1.8 */\ntrace { major = 1; minor = 8; };\n' });
+
+    it('copies the complete packets of every stream without consuming them, then refuses bad requests and changes nothing', () => {
+      const file = path.join(dir, 'ring');
+      createStreamFile(file, { subbufSize: 4096, numSubbufs: 4, mode: 'overwrite', streamId: 0, cpuId: 0, uuid, streamInstanceId: 1n });
+      const w = StreamWriter.open(file);
+      writeEvents(w, 3000);
+      const consumer = new Consumer({ log: quiet });
+      const take = (traceDir: string, extra: Partial<tstrace.consumer.ISnapshot> = {}) =>
+        consumer.handle(tstrace.consumer.Request.create({ snapshot: { channels: [{ name: 'ch', traceDir, shmPaths: [file], events: layouts }], metadata: [metadata(traceDir)], ...extra } }));
+      const one = path.join(dir, 'one');
+      const [stats] = take(one).stats!.channels!;
+      expect(Number(stats.packets)).to.equal(4);
+      expect(Number(stats.packetsOverwritten)).to.be.greaterThan(0);
+      const data = fs.readFileSync(path.join(one, 'ch_0'));
+      expect(data.length).to.equal(4 * 4096);
+      const index = fs.readFileSync(path.join(one, 'index', 'ch_0.idx'));
+      expect((index.length - INDEX_HEADER_SIZE) / INDEX_ENTRY_SIZE).to.equal(4);
+      expect(fs.readFileSync(path.join(one, 'metadata'), 'utf8')).to.match(/^\/\* CTF 1.8 \*\//);
+      // The same packets again: nothing was consumed.
+      const two = path.join(dir, 'two');
+      const [again] = take(two).stats!.channels!;
+      expect(Number(again.eventsRecorded)).to.equal(Number(stats.eventsRecorded));
+      expect(fs.readFileSync(path.join(two, 'ch_0'))).to.deep.equal(data);
+      // A size limit keeps the newest packets that fit.
+      const [limited] = take(path.join(dir, 'three'), { maxBytesPerStream: 8192 }).stats!.channels!;
+      expect(Number(limited.packets)).to.equal(2);
+      expect(fs.readFileSync(path.join(dir, 'three', 'ch_0'))).to.deep.equal(data.subarray(8192));
+
+      const refused = (traceDir: string, extra: Partial<tstrace.consumer.ISnapshot>, message: RegExp) => {
+        const before = fs.readdirSync(dir).sort();
+        expect(() => take(traceDir, extra)).to.throw(StatusError, message);
+        expect(fs.readdirSync(dir).sort()).to.deep.equal(before);
+      };
+      refused('relative/dir', {}, /trace directory "relative\/dir" must be an absolute path/);
+      refused(path.join(dir, 'four'), { channels: [{ name: 'a/b', traceDir: path.join(dir, 'four'), shmPaths: [file] }] }, /channel name "a\/b" cannot name a file/);
+      refused(path.join(dir, 'four'), { channels: [{ name: 'ch', traceDir: path.join(dir, 'four'), shmPaths: [file], events: [{ id: 0, types: ['u7'] }] }] }, /unknown field type "u7"/);
+      refused(path.join(dir, 'four'), { maxBytesPerStream: 100 }, /less than one sub-buffer \(4096 bytes\)/);
+      expect(() => take(one)).to.throw(StatusError, /ch_0 already exists/);
+      expect(fs.readFileSync(path.join(one, 'ch_0'))).to.deep.equal(data);
+    });
+  });
 });

@@ -61,6 +61,17 @@ export interface OutputState {
   none: boolean;
 }
 
+/** Where `snapshot record` writes by default (one per session, as LTTng 2.13). */
+export interface SnapshotOutputState {
+  id: number;
+  name: string;
+  path: string;
+  ctrlUrl: string;
+  dataUrl: string;
+  /** Bytes for a whole snapshot; 0: every sub-buffer. */
+  maxSize: number;
+}
+
 export interface SessionState {
   name: string;
   uuid: string;
@@ -76,6 +87,11 @@ export interface SessionState {
   trackers: { userspace: TrackerState; kernel: TrackerState };
   active: boolean;
   everStarted: boolean;
+  snapshotOutputs: SnapshotOutputState[];
+  /** Ids given to snapshot outputs so far (ids are never reused). */
+  snapshotOutputIds: number;
+  /** Snapshots recorded: the next one's sequence number. */
+  snapshotsTaken: number;
 }
 
 export const DOMAIN_NAMES: Record<number, string> = { [Domain.USERSPACE]: 'userspace', [Domain.KERNEL]: 'kernel' };
@@ -99,6 +115,7 @@ export function toConfig(s: SessionState): tstrace.client.SessionConfig.$Propert
       { domain: Domain.KERNEL, all: s.trackers.kernel.all, pids: [...s.trackers.kernel.pids] },
     ],
     active: s.active,
+    snapshotOutputs: s.snapshotOutputs.map((o) => ({ ...o })),
   };
 }
 

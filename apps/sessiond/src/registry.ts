@@ -3,7 +3,7 @@ import { filterToJson, parseFilter, FilterError } from '@tstrace/filter';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { CONTEXT_TYPES, DEFAULT_CHANNEL_NAME, DEFAULT_LIVE_TIMER_US, DEFAULT_RELAY_HOST_URL, defaultChannelAttrs } from './defaults';
-import { BufferScheme, Caller, ChannelState, Domain, DOMAIN_NAMES, EventRuleState, EventType, LoglevelType, OutputState, SessionState, trackerOf } from './model';
+import { BufferScheme, Caller, ChannelState, Domain, DOMAIN_NAMES, EventRuleState, EventType, LoglevelType, OutputState, SessionState, SnapshotOutputState, trackerOf } from './model';
 import { DEFAULT_CTRL_PORT, DEFAULT_DATA_PORT, parseSetUrl, parseStreamUrl } from './urls';
 import { checkChannelAttrs, checkChannelName, checkDomain, checkEventName, checkPid, checkSessionName } from './validate';
 
@@ -97,7 +97,12 @@ export class SessionRegistry {
       trackers: { userspace: { all: true, pids: [] }, kernel: { all: true, pids: [] } },
       active: false,
       everStarted: false,
+      snapshotOutputs: [],
+      snapshotOutputIds: 0,
+      snapshotsTaken: 0,
     };
+    // As LTTng: a snapshot session's output is its first snapshot output, snapshot-1.
+    if (session.snapshot && !output.none) session.snapshotOutputs.push(this.newSnapshotOutput(session, '', 0, output));
     this.sessions.push(session);
     return session;
   }
@@ -176,7 +181,9 @@ export class SessionRegistry {
     if (siblings.length > 0 && siblings[0].buffers !== buffers) {
       throw err(StatusCode.BUFFER_TYPE_MISMATCH, `session "${session.name}" uses ${siblings[0].buffers === BufferScheme.PER_PID ? 'per-PID' : 'per-UID'} buffers: all its userspace channels must use the same`);
     }
-    return { name, domain, enabled: true, overwrite: !!req.overwrite, ...attrs, events: [], contexts: [] };
+    // Snapshot sessions keep the newest data: their channels overwrite unless told otherwise.
+    const overwrite = req.overwrite === null || req.overwrite === undefined ? session.snapshot : !!req.overwrite;
+    return { name, domain, enabled: true, overwrite, ...attrs, events: [], contexts: [] };
   }
 
   enableChannel(caller: Caller, req: tstrace.client.EnableChannel.$Properties): SessionState {
@@ -412,8 +419,77 @@ export class SessionRegistry {
       pids.forEach(checkPid);
       Object.assign(trackerOf(s, checkDomain(num(t.domain))), t.all ? { all: true, pids: [] } : { all: false, pids });
     }
+    if ((config.snapshotOutputs ?? []).length > 0) {
+      if (!s.snapshot) throw err(StatusCode.LOAD_INVALID_FILE, 'snapshot outputs belong to sessions in snapshot mode');
+      s.snapshotOutputs = [];
+      s.snapshotOutputIds = 0;
+      for (const o of config.snapshotOutputs) {
+        if (s.snapshotOutputs.length > 0) throw err(StatusCode.LOAD_INVALID_FILE, 'a session has one snapshot output at most');
+        if (o.path && !path.isAbsolute(o.path)) throw err(StatusCode.LOAD_INVALID_FILE, `snapshot output ${JSON.stringify(o.path)} must be an absolute path`);
+        s.snapshotOutputIds = Math.max(0, num(o.id) - 1);
+        s.snapshotOutputs.push(scratch.newSnapshotOutput(s, o.name ?? '', num(o.maxSize), { path: o.path ? path.normalize(o.path) : '', ctrlUrl: o.ctrlUrl ?? '', dataUrl: o.dataUrl ?? '' }));
+      }
+    }
     if (config.active) scratch.start(caller, s.name);
     return s;
+  }
+
+  /** `snapshot add-output`: one per session, as in LTTng 2.13. */
+  addSnapshotOutput(caller: Caller, req: tstrace.client.SnapshotAddOutput.$Properties): SnapshotOutputState {
+    const session = this.snapshotSession(caller, req.session ?? '');
+    const o = req.output ?? {};
+    const target = snapshotTarget(o.path ?? '', o.ctrlUrl ?? '', o.dataUrl ?? '');
+    const [old] = session.snapshotOutputs;
+    if (old) throw err(StatusCode.SNAPSHOT_OUTPUT_EXISTS, `session "${session.name}" already has a snapshot output, [${old.id}] ${old.name}: remove it first (snapshot del-output ${old.id})`);
+    const output = this.newSnapshotOutput(session, o.name ?? '', num(o.maxSize), target);
+    session.snapshotOutputs.push(output);
+    return output;
+  }
+
+  /** `snapshot del-output ID|NAME`. */
+  delSnapshotOutput(caller: Caller, req: tstrace.client.SnapshotDelOutput.$Properties): SnapshotOutputState {
+    const session = this.snapshotSession(caller, req.session ?? '');
+    const found = session.snapshotOutputs.find((o) => (req.name ? o.name === req.name : o.id === num(req.id)));
+    if (!found) throw err(StatusCode.SNAPSHOT_OUTPUT_NOT_FOUND, `session "${session.name}" has no snapshot output ${req.name ? `named "${req.name}"` : `with id ${num(req.id)}`}`);
+    session.snapshotOutputs = session.snapshotOutputs.filter((o) => o !== found);
+    return found;
+  }
+
+  snapshotOutputs(caller: Caller, name: string): SnapshotOutputState[] {
+    return this.snapshotSession(caller, name).snapshotOutputs;
+  }
+
+  /** What `snapshot record` writes and where; checked, nothing changed (`snapshotTaken` after). */
+  snapshotPlan(caller: Caller, req: tstrace.client.SnapshotRecord.$Properties): { session: SessionState; dir: string; maxSize: number } {
+    const session = this.snapshotSession(caller, req.session ?? '');
+    const given = req.path || req.ctrlUrl || req.dataUrl;
+    const output = session.snapshotOutputs[0];
+    if (!given && !output) throw err(StatusCode.NO_SNAPSHOT_OUTPUT, `session "${session.name}" has no snapshot output: give a path or URL, or add one with snapshot add-output`);
+    const target = given ? snapshotTarget(req.path ?? '', req.ctrlUrl ?? '', req.dataUrl ?? '') : output;
+    if (!target.path) throw err(StatusCode.INVALID_OUTPUT, `snapshots to a relay daemon (${output.ctrlUrl}) are not supported by this version: give a local path`);
+    const name = req.name || (given ? 'snapshot' : output.name);
+    checkSnapshotName(name);
+    if (!session.everStarted) throw err(StatusCode.SNAPSHOT_NOTHING, `session "${session.name}" has never been started: its buffers hold nothing yet`);
+    const maxSize = req.maxSize === null || req.maxSize === undefined ? (output?.maxSize ?? 0) : num(req.maxSize);
+    return { session, dir: path.join(target.path, `${name}-${dateStamp(this.now())}-${session.snapshotsTaken}`), maxSize };
+  }
+
+  snapshotTaken(session: SessionState): void {
+    session.snapshotsTaken++;
+  }
+
+  private snapshotSession(caller: Caller, name: string): SessionState {
+    const session = this.get(caller, name);
+    if (!session.snapshot) throw err(StatusCode.NOT_SNAPSHOT_SESSION, `session "${session.name}" is not in snapshot mode (create it with --snapshot)`);
+    return session;
+  }
+
+  private newSnapshotOutput(session: SessionState, name: string, maxSize: number, target: { path?: string; ctrlUrl?: string; dataUrl?: string }): SnapshotOutputState {
+    const id = session.snapshotOutputIds + 1;
+    const output = { id, name: name || `snapshot-${id}`, path: target.path ?? '', ctrlUrl: target.ctrlUrl ?? '', dataUrl: target.dataUrl ?? '', maxSize };
+    checkSnapshotName(output.name);
+    session.snapshotOutputIds = id;
+    return output;
   }
 
   /** Adds a session made by `rebuild`, replacing one of the same name and owner when asked. */
@@ -422,6 +498,33 @@ export class SessionRegistry {
     if (clash && !replace) throw err(StatusCode.SESSION_EXISTS, `a session named "${session.name}" already exists (use --force to replace it)`);
     this.sessions = this.sessions.filter((s) => s !== clash);
     this.sessions.push(session);
+  }
+}
+
+/**
+ * A snapshot's destination: an absolute path, file://PATH, or a relay (net://, -C/-D). Sending
+ * snapshots to a relay daemon needs the network output, which this version does not have.
+ */
+function snapshotTarget(pathOrUrl: string, ctrlUrl: string, dataUrl: string): { path: string } {
+  let target: { path: string } | { ctrlUrl: string; dataUrl: string };
+  if (ctrlUrl || dataUrl) {
+    if (!ctrlUrl || !dataUrl) throw err(StatusCode.INVALID_OUTPUT, '--ctrl-url and --data-url must be given together');
+    if (pathOrUrl) throw err(StatusCode.INVALID_OUTPUT, 'a URL and --ctrl-url/--data-url cannot be used together');
+    target = { ctrlUrl: parseStreamUrl(ctrlUrl, DEFAULT_CTRL_PORT), dataUrl: parseStreamUrl(dataUrl, DEFAULT_DATA_PORT) };
+  } else if (pathOrUrl.includes('://')) {
+    target = parseSetUrl(pathOrUrl);
+  } else {
+    if (!path.isAbsolute(pathOrUrl)) throw err(StatusCode.INVALID_OUTPUT, `snapshot output ${JSON.stringify(pathOrUrl)} must be an absolute path or a URL`);
+    target = { path: path.normalize(pathOrUrl) };
+  }
+  if (!('path' in target)) throw err(StatusCode.INVALID_OUTPUT, `snapshots to a relay daemon (${target.ctrlUrl}) are not supported by this version: give a local path`);
+  return target;
+}
+
+/** A snapshot output's name starts the snapshot's directory name. */
+function checkSnapshotName(name: string): void {
+  if (name.length > 200 || !/^[A-Za-z0-9_.+-]+$/.test(name) || /^\.\.?$/.test(name)) {
+    throw err(StatusCode.INVALID_ARGUMENT, `snapshot name ${JSON.stringify(name)}: use 1 to 200 letters, digits and _ . + - (it names a directory)`);
   }
 }
 

@@ -39,6 +39,8 @@ export interface ConsumerHooks {
   /** The consumer's view of a buffer set: where it goes and what it wrote. */
   bufferStats(s: SessionState, set: tstrace.client.BufferInfo.$Properties, key: number): Partial<tstrace.client.BufferInfo.$Properties>;
   historyOf(s: SessionState): { restarts: number; downMs: number };
+  /** snapshot record: copies what the session's buffers hold into dir; what each set's copy holds. */
+  snapshot(s: SessionState, dir: string, maxSize: number): Promise<Partial<tstrace.client.BufferInfo.$Properties>[]>;
 }
 
 /** Turns client requests into registry commands and replies: the logic behind client.sock. */
@@ -57,6 +59,7 @@ export class ClientService {
    * and destroy wait for the consumer to have the data on disk (stop --no-wait does not).
    */
   async handle(req: Request, caller: Caller): Promise<Reply> {
+    if (req.command === 'snapshotRecord') return { snapshot: await this.snapshotRecord(caller, req.snapshotRecord!) };
     if (req.command === 'destroySession' && this.consumer) {
       const d = req.destroySession!;
       // Checked before anything waits: a bad name fails at once and changes nothing.
@@ -127,9 +130,24 @@ export class ClientService {
       case 'loadSessions': return { names: { names: this.load(caller, req.loadSessions!) } };
       case 'listApps': return { apps: { apps: this.listApps(caller, req.listApps!.domain ?? 0) } };
       case 'listKernelEvents': return { names: { names: this.listKernelEvents(!!req.listKernelEvents!.syscalls) } };
+      case 'snapshotAddOutput': return { snapshotOutputs: { outputs: [r.addSnapshotOutput(caller, req.snapshotAddOutput!)] } };
+      case 'snapshotDelOutput': return { snapshotOutputs: { outputs: [r.delSnapshotOutput(caller, req.snapshotDelOutput!)] } };
+      case 'snapshotListOutput': return { snapshotOutputs: { outputs: r.snapshotOutputs(caller, req.snapshotListOutput!.session ?? '') } };
+      case 'snapshotRecord': throw new StatusError(StatusCode.CONSUMER_UNAVAILABLE, 'snapshot record needs the consumer daemon');
       case 'getVersion': return { version: { version: this.info.version, protocolMajor: this.info.protocolMajor, protocolMinor: this.info.protocolMinor, pid: process.pid } };
       default: throw new StatusError(StatusCode.UNKNOWN_COMMAND, `unknown command ${String(req.command)}`);
     }
+  }
+
+  /** snapshot record: the consumer copies the buffers into a new directory of the snapshot output. */
+  private async snapshotRecord(caller: Caller, req: tstrace.client.SnapshotRecord.$Properties): Promise<tstrace.client.SnapshotResult.$Properties> {
+    const plan = this.sessions.snapshotPlan(caller, req);
+    if (!this.consumer) throw new StatusError(StatusCode.CONSUMER_UNAVAILABLE, 'snapshot record needs the consumer daemon');
+    if (fs.existsSync(plan.dir)) throw new StatusError(StatusCode.OUTPUT_ERROR, `${plan.dir} already exists`);
+    const copies = await this.consumer.snapshot(plan.session, plan.dir, plan.maxSize);
+    this.sessions.snapshotTaken(plan.session);
+    const buffers = this.ust?.buffersOf(plan.session) ?? [];
+    return { path: plan.dir, buffers: copies.map((c, i) => ({ ...buffers[i], ...c })) };
   }
 
   /** start, with its buffers: if they cannot be made, the session stays as it was. */

@@ -54,6 +54,11 @@ const defaultMessages: Record<number, string> = {
   [StatusCode.CONSUMER_UNAVAILABLE]: 'the consumer daemon is not available',
   [StatusCode.UNKNOWN_CHANNEL_KEY]: 'no such channel in the consumer daemon',
   [StatusCode.OUTPUT_ERROR]: 'cannot write the trace',
+  [StatusCode.NOT_SNAPSHOT_SESSION]: 'the session is not in snapshot mode',
+  [StatusCode.SNAPSHOT_OUTPUT_EXISTS]: 'the session already has a snapshot output',
+  [StatusCode.SNAPSHOT_OUTPUT_NOT_FOUND]: 'no such snapshot output',
+  [StatusCode.NO_SNAPSHOT_OUTPUT]: 'the session has no snapshot output',
+  [StatusCode.SNAPSHOT_NOTHING]: 'nothing to snapshot',
 };
 
 /** Readable default text of a status code. */

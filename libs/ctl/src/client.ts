@@ -113,6 +113,18 @@ export class SessiondClient {
   async listKernelEvents(syscalls: boolean): Promise<string[]> {
     return (await this.call({ listKernelEvents: { syscalls } })).names?.names ?? [];
   }
+  async snapshotRecord(req: tstrace.client.SnapshotRecord.$Properties): Promise<tstrace.client.SnapshotResult.$Properties> {
+    return (await this.call({ snapshotRecord: req })).snapshot ?? {};
+  }
+  async snapshotAddOutput(req: tstrace.client.SnapshotAddOutput.$Properties): Promise<tstrace.client.SnapshotOutput.$Properties> {
+    return (await this.call({ snapshotAddOutput: req })).snapshotOutputs?.outputs?.[0] ?? {};
+  }
+  async snapshotDelOutput(req: tstrace.client.SnapshotDelOutput.$Properties): Promise<tstrace.client.SnapshotOutput.$Properties> {
+    return (await this.call({ snapshotDelOutput: req })).snapshotOutputs?.outputs?.[0] ?? {};
+  }
+  async snapshotListOutput(session: string): Promise<tstrace.client.SnapshotOutput.$Properties[]> {
+    return (await this.call({ snapshotListOutput: { session } })).snapshotOutputs?.outputs ?? [];
+  }
   async version(): Promise<tstrace.client.VersionInfo.$Properties> {
     return (await this.call({ getVersion: {} })).version as tstrace.client.VersionInfo.$Properties;
   }

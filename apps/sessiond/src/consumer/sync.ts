@@ -4,7 +4,7 @@
  * directory gets its metadata, and what grows (new apps, new events) follows. Stop and destroy
  * flush and wait for the data; a restarted consumer gets everything again.
  */
-import { tstrace } from '@tstrace/comm';
+import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { metadataText, TraceDescription } from '@tstrace/ctf';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -114,6 +114,49 @@ export class ConsumerSync {
     });
   }
 
+  /**
+   * `snapshot record`: the consumer copies what the session's rings hold into `dir` (a new
+   * trace per buffer set, as a drained session's), consuming nothing. Resolves with what each
+   * set's copy holds, in the order of the session's sets.
+   */
+  snapshot(session: SessionState, dir: string, maxSize: number): Promise<Partial<tstrace.client.BufferInfo.$Properties>[]> {
+    const sets = this.buffers.setsOf(session);
+    if (sets.length === 0) return Promise.reject(new StatusError(StatusCode.SNAPSHOT_NOTHING, `session "${session.name}" has no buffers yet: no app has registered with it`));
+    const streams = sets.reduce((n, set) => n + set.streamPaths.length, 0);
+    const perStream = maxSize > 0 ? Math.floor(maxSize / streams) : 0;
+    const biggest = Math.max(...sets.map((set) => set.channel.subbufSize));
+    if (maxSize > 0 && perStream < biggest) {
+      return Promise.reject(new StatusError(StatusCode.INVALID_ARGUMENT, `--max-size ${maxSize} cannot hold one sub-buffer of each stream: ${streams} streams need at least ${streams * biggest} bytes`));
+    }
+    return this.enqueue(async () => {
+      const reply = await this.consumer.call({
+        snapshot: {
+          channels: sets.map((set) => ({
+            name: set.channel.name,
+            traceDir: path.join(dir, set.traceDir),
+            shmPaths: set.streamPaths,
+            contexts: [...set.channel.contexts],
+            events: set.ids.entries.map((e) => ({ id: e.id, types: e.fields.map((f) => f.type) })),
+          })),
+          metadata: [...this.metadataOf(session, sets, dir)].map(([traceDir, text]) => ({ traceDir, text })),
+          maxBytesPerStream: perStream,
+          ownerUid: session.ownerUid,
+          ownerGid: session.ownerGid,
+        },
+      });
+      return (reply.stats?.channels ?? []).map((c, i) => ({
+        traceDir: path.join(dir, sets[i].traceDir),
+        packets: c.packets ?? 0,
+        bytes: c.bytes ?? 0,
+        eventsRecorded: c.eventsRecorded ?? 0,
+        eventsDiscarded: c.eventsDiscarded ?? 0,
+        packetsOverwritten: c.packetsOverwritten ?? 0,
+        packetsSkipped: c.packetsSkipped ?? 0,
+        outputError: c.error ?? '',
+      }));
+    });
+  }
+
   /** Fresh stats of the sessions' channels (for list and status). */
   refresh(sessions: readonly SessionState[]): Promise<void> {
     const keys = sessions.flatMap((s) => this.keysOf(s));
@@ -150,9 +193,12 @@ export class ConsumerSync {
     return this.drained(session) ? path.join(session.output.path, set.traceDir) : '';
   }
 
-  private enqueue(task: () => Promise<void>): Promise<void> {
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.chain.then(task);
-    this.chain = run.catch((err: Error) => this.log.error(`consumer daemon: ${err.message}`));
+    this.chain = run.then(
+      () => undefined,
+      (err: Error) => this.log.error(`consumer daemon: ${err.message}`),
+    );
     return run;
   }
 
@@ -243,11 +289,11 @@ export class ConsumerSync {
     this.onReady();
   }
 
-  /** The TSDL of each trace directory of a session: one stream class per channel set in it. */
-  private metadataOf(session: SessionState, sets: BufferSet[]): Map<string, string> {
+  /** The TSDL of each trace directory of a session (under `root`): one stream class per channel set in it. */
+  private metadataOf(session: SessionState, sets: BufferSet[], root = session.output.path): Map<string, string> {
     const byDir = new Map<string, BufferSet[]>();
     for (const set of sets) {
-      const dir = this.traceDirOf(session, set);
+      const dir = path.join(root, set.traceDir);
       byDir.set(dir, [...(byDir.get(dir) ?? []), set]);
     }
     const out = new Map<string, string>();
