@@ -8,6 +8,7 @@ import { clearCurrentSession, currentSession, setCurrentSession } from './rc';
 import { outputOf, renderApps, renderKernelEvents, renderSession, renderSessionList, renderTraceSummary } from './render';
 import { snapshot } from './snapshot';
 import { parseCount, parseList, parseMicros, parseSize } from './units';
+import { countEvents, renderCounts, runView, VIEW_DESCRIPTION, VIEW_OPTIONS, VIEW_USAGE } from './view';
 
 const { Domain, BufferScheme, LoglevelType, EventType } = tstrace.client;
 
@@ -28,6 +29,8 @@ export interface Command {
   name: string;
   summary: string;
   usage: string;
+  /** More text for `--help`, after the summary. */
+  description?: string;
   options: OptionSpec[];
   /** Most commands talk to the daemon; `set-session`, `version` and `help` do not. */
   maxPositionals: number;
@@ -377,28 +380,37 @@ const stop: Command = {
 
 const record: Command = {
   name: 'record',
-  summary: 'Trace a command from start to end: create, enable, start, run it, stop, destroy',
-  usage: 'tstrace record [-u EVENTS] [-o DIR] [-n NAME] -- COMMAND [ARGS...]',
+  summary: 'Trace a command from start to end: create, enable, start, run it, stop, destroy; then print the events per name',
+  usage: 'tstrace record [-u EVENTS] [-k EVENTS] [-o DIR] [-n NAME] -- COMMAND [ARGS...]',
   maxPositionals: 0,
   takesCommand: true,
   options: [
-    { name: 'userspace', short: 'u', kind: 'value', valueName: 'EVENTS', help: 'userspace events to record, comma-separated, wildcards allowed (default: all)' },
+    { name: 'userspace', short: 'u', kind: 'value', valueName: 'EVENTS', help: 'userspace events to record, comma-separated, wildcards allowed (default: all, unless -k is given)' },
+    { name: 'kernel', short: 'k', kind: 'value', valueName: 'EVENTS', help: 'kernel events to enable (this version does not record them yet)' },
     { name: 'output', short: 'o', kind: 'value', valueName: 'DIR', help: 'write the trace to DIR (default $TSTRACE_HOME/tstrace-traces/NAME-DATE)' },
     { name: 'name', short: 'n', kind: 'value', valueName: 'NAME', help: 'session name (default record-DATE)' },
   ],
   async run(ctx) {
     if (ctx.rest.length === 0) throw new ArgsError('give the command to trace after --, e.g. tstrace record -- node app.js');
-    const events = parseList('-u', str(ctx, 'userspace') ?? '*');
-    if (events.length === 0) throw new ArgsError('-u needs at least one event name or pattern');
+    const kernelText = str(ctx, 'kernel');
+    const kernel = kernelText === undefined ? [] : parseList('-k', kernelText);
+    if (kernelText !== undefined && kernel.length === 0) throw new ArgsError('-k needs at least one event name or pattern');
+    const userText = str(ctx, 'userspace') ?? (kernelText === undefined ? '*' : undefined);
+    const events = userText === undefined ? [] : parseList('-u', userText);
+    if (userText !== undefined && events.length === 0) throw new ArgsError('-u needs at least one event name or pattern');
     const output = str(ctx, 'output');
     const client = await ctx.client();
     const info = await client.createSession({ name: str(ctx, 'name') ?? `record-${process.pid}-${Date.now()}`, output: { path: output !== undefined ? path.resolve(output) : '' }, home: tstraceHome() });
     const name = info.config!.name!;
     let code: number;
     try {
-      await client.enableEvent({ session: name, domain: Domain.USERSPACE, names: events, type: EventType.TRACEPOINT });
+      if (events.length) await client.enableEvent({ session: name, domain: Domain.USERSPACE, names: events, type: EventType.TRACEPOINT });
+      if (kernel.length) {
+        await client.enableEvent({ session: name, domain: Domain.KERNEL, names: kernel, type: EventType.TRACEPOINT });
+        process.stderr.write(`Warning: kernel events (${kernel.join(', ')}) are enabled but not recorded: this version of tstrace has no kernel data path yet\n`);
+      }
       await client.start(name);
-      if (!ctx.quiet && !ctx.json) ctx.print(`Recording ${events.join(', ')} into ${outputOf(info)}\n`);
+      if (!ctx.quiet && !ctx.json) ctx.print(`Recording ${[...events, ...kernel.map((k) => `${k} (kernel)`)].join(', ')} into ${outputOf(info)}\n`);
       code = await runTraced(ctx.rest);
     } catch (err) {
       await client.destroySession({ name }).catch(() => undefined);
@@ -406,10 +418,27 @@ const record: Command = {
     }
     const stopped = await client.stop(name);
     await client.destroySession({ name });
-    if (ctx.json) ctx.printJson({ ...sessionToJson(stopped), exitCode: code });
-    else if (!ctx.quiet) ctx.print(renderTraceSummary(stopped));
+    // Read back from the trace just written: what is on disk, by name.
+    const counts = countEvents(stopped.config?.output?.path ?? '');
+    if (ctx.json) {
+      ctx.printJson({
+        ...sessionToJson(stopped),
+        exitCode: code,
+        trace: { events: Object.fromEntries(counts.byName), total: counts.total, discarded: Number(counts.discardedEvents), packetsLost: Number(counts.discardedPackets) },
+      });
+    } else if (!ctx.quiet) ctx.print(renderTraceSummary(stopped) + renderCounts(counts));
     return code;
   },
+};
+
+const view: Command = {
+  name: 'view',
+  summary: 'Print the events of a session\'s trace, or of the traces under a path, as babeltrace2 does',
+  usage: VIEW_USAGE,
+  description: VIEW_DESCRIPTION,
+  maxPositionals: 1,
+  options: VIEW_OPTIONS,
+  run: runView,
 };
 
 /**
@@ -535,5 +564,5 @@ const version: Command = {
 
 export const COMMANDS: Command[] = [
   create, destroy, list, status, enableChannel, disableChannel, enableEvent, disableEvent, addContext,
-  start, stop, record, snapshot, trackCommand('track'), trackCommand('untrack'), save, load, setSession, version,
+  start, stop, record, view, snapshot, trackCommand('track'), trackCommand('untrack'), save, load, setSession, version,
 ];

@@ -34,7 +34,7 @@ Run 'tstrace COMMAND --help' for the options of a command.
 }
 
 function commandHelp(c: Command): string {
-  return `Usage: ${c.usage}\n\n${c.summary}.\n${c.options.length ? `\nOptions:\n${formatOptions(c.options)}\n` : ''}\nGlobal options:\n${formatOptions(GLOBAL_OPTIONS)}\n`;
+  return `Usage: ${c.usage}\n\n${c.summary}.\n${c.description ? `\n${c.description}\n` : ''}${c.options.length ? `\nOptions:\n${formatOptions(c.options)}\n` : ''}\nGlobal options:\n${formatOptions(GLOBAL_OPTIONS)}\n`;
 }
 
 /** Runs one command line; returns the exit code. */
