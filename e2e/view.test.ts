@@ -124,6 +124,11 @@ describe('e2e: tstrace view', function () {
     expect(view.child.exitCode).to.equal(null);
     const whileRecording = lines(view.out());
     expect(whileRecording[0]).to.match(/^\[\d\d:\d\d:\d\d\.\d{9}\] \(\+\?\.\?{9}\) \S+ e2e:tick: \{ cpu_id = \d+ \}, \{ app = 7, n = \d+ \}$/);
+    // Without --follow, the whole packets on disk now (the session still records).
+    const snapshot = t.cli(['view', 'follow']);
+    expect(snapshot.code, snapshot.stderr).to.equal(0);
+    const onDisk = lines(snapshot.stdout);
+    expect(onDisk.length).to.be.greaterThan(0);
     app.child.kill('SIGKILL');
     await app.exit;
     t.ok(['stop']);
@@ -133,6 +138,7 @@ describe('e2e: tstrace view', function () {
     expect(bt.code, bt.stderr).to.equal(0);
     expect(lines(bt.stdout).length).to.be.greaterThan(whileRecording.length);
     expect(view.out()).to.equal(bt.stdout);
+    expect(onDisk).to.deep.equal(lines(bt.stdout).slice(0, onDisk.length));
     t.ok(['destroy', 'follow']);
   });
 
