@@ -1,11 +1,11 @@
 // Userspace tracing cost: one event (an int64, a double, a 16-character string) in a tight loop,
 // disabled and enabled (recording into a real session's discard-mode channel while a reader
 // drains it), against pino, diagnostics_channel and LTTng-UST in the same run.
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
+import { Child } from './child';
 import { hasCommand, median, metric, runProcess, stopPidFile } from './measure';
 import type { AppConfig } from './ust-app';
 import type { ReaderCounts } from './ust-reader';
@@ -20,54 +20,6 @@ const RUNS = 5;
 const LTTNG_RUNS = 5;
 const SESSION = 's';
 const CHANNEL = ['-u', 'c', '--subbuf-size', '1M', '--num-subbuf', '8'];
-
-/** A child process read line by line: `line()` resolves with the next line of its stdout. */
-class Child {
-  readonly proc: ChildProcess;
-  private readonly lines: string[] = [];
-  private waiting: ((line: string) => void) | undefined;
-  private ended = false;
-  private stderr = '';
-
-  constructor(name: string, args: string[], env: NodeJS.ProcessEnv) {
-    this.proc = spawn(NODE, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stderr!.on('data', (d) => (this.stderr += String(d)));
-    createInterface({ input: this.proc.stdout! }).on('line', (line) => {
-      if (this.waiting) {
-        const w = this.waiting;
-        this.waiting = undefined;
-        w(line);
-      } else this.lines.push(line);
-    });
-    this.proc.on('exit', (code, signal) => {
-      this.ended = true;
-      if (this.waiting) this.waiting(`exit ${code ?? signal}`);
-      if (code !== 0) process.stderr.write(`${name} exited ${code ?? signal}: ${this.stderr.trim()}\n`);
-    });
-  }
-
-  line(): Promise<string> {
-    const l = this.lines.shift();
-    if (l !== undefined) return Promise.resolve(l);
-    if (this.ended) return Promise.resolve('exit');
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
-
-  /** The next line, which must start with `prefix`. */
-  async expect(prefix: string): Promise<string> {
-    const l = await this.line();
-    if (!l.startsWith(prefix)) throw new Error(`expected "${prefix}…", got "${l}"${this.stderr ? `: ${this.stderr.trim()}` : ''}`);
-    return l;
-  }
-
-  send(line: string): void {
-    this.proc.stdin!.write(`${line}\n`);
-  }
-
-  kill(): void {
-    if (!this.ended) this.proc.kill('SIGKILL');
-  }
-}
 
 interface NodeResults {
   medians: Record<string, number>;
@@ -94,9 +46,9 @@ async function nodeLoops(tmp: string): Promise<NodeResults> {
     tstrace('start', SESSION);
 
     const config: AppConfig = { events: EVENTS, pinoEvents: PINO_EVENTS, runs: RUNS };
-    app = new Child('ust-app', [path.join(__dirname, 'ust-app.js'), JSON.stringify(config)], env);
+    app = new Child('ust-app', NODE, [path.join(__dirname, 'ust-app.js'), JSON.stringify(config)], env);
     await app.expect('ready');
-    reader = new Child('ust-reader', [path.join(__dirname, 'ust-reader.js'), shm], env);
+    reader = new Child('ust-reader', NODE, [path.join(__dirname, 'ust-reader.js'), shm], env);
     const open = await reader.expect('open ');
     if (Number(open.split(' ')[1]) === 0) throw new Error(`no stream file under ${shm}`);
     app.send('go');
