@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isAlive, killAndWait, ROOT, runApp, sleep, TestEnv } from './harness';
+import { isAlive, killAndWait, ROOT, runApp, TestEnv, waitFor } from './harness';
 import type { AppJob } from './ust-app';
 
 const APP = path.join(__dirname, 'ust-app.js');
@@ -44,14 +44,6 @@ function startApp(env: NodeJS.ProcessEnv, job: AppJob): { child: ChildProcess; l
     lines.push(...parts);
   });
   return { child, lines };
-}
-
-async function waitFor(what: string, test: () => boolean, ms = 15000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 function consumerPid(t: TestEnv): number | undefined {

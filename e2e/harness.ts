@@ -92,6 +92,15 @@ export async function killAndWait(pid: number, signal: NodeJS.Signals = 'SIGTERM
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `test` every 20 ms until it holds; throws after `ms`. */
+export async function waitFor(what: string, test: () => boolean, ms = 20000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 /** The parts of `list --json` for a session that a user sets (no uuid, times or owner). */
 export function settings(session: any): any {
   return session.config;

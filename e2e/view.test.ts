@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLI, sleep, TestEnv } from './harness';
+import { CLI, sleep, TestEnv, waitFor } from './harness';
 import type { AppJob } from './ust-app';
 
 const TYPES_APP = path.join(__dirname, 'types-app.js');
@@ -22,14 +22,6 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv): { child
   child.stderr!.on('data', (d) => (err += d));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, out: () => out, err: () => err, exit };
-}
-
-async function waitFor(what: string, test: () => boolean, ms = 20000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const lines = (text: string) => text.split('\n').slice(0, -1);
