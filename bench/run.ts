@@ -1,8 +1,9 @@
 // npm run bench [-- NAME]: runs every benchmark, or the one named.
+import * as consumer from './consumer';
 import * as control from './control';
 import * as ust from './ust';
 
-const benchmarks: Record<string, { run(): Promise<void> }> = { control, ust };
+const benchmarks: Record<string, { run(): Promise<void> }> = { control, consumer, ust };
 
 async function main(): Promise<void> {
   const wanted = process.argv[2];
