@@ -23,15 +23,16 @@ const SECONDS = QUICK ? 2 : 10;
 /** Runs at the found rate that must all lose nothing. */
 const CONFIRM_RUNS = QUICK ? 1 : 3;
 const IDLE_SECONDS = QUICK ? 3 : 10;
-/** Time for the flat-out run, the ladder and the bisection of one tracer and channel; the confirmation runs come after. */
-const SEARCH_MS = QUICK ? 30_000 : 80_000;
+/** Time for the flat-out run, the ladder and the bisection of one tracer and channel. */
+const SEARCH_MS = QUICK ? 20_000 : 60_000;
+/** Time after which no new confirmation round starts (from the start of the search). */
+const CONFIRM_MS = QUICK ? 40_000 : 150_000;
 const START_RATE = 1_000_000;
 const MIN_RATE = 10_000;
 /** Bisection stops when the lowest rate that failed is within 10% of the highest that held. */
 const PRECISION = 1.1;
-/** After a failed confirmation, the rate goes down by this factor, at most STEP_DOWNS times. */
-const STEP_DOWN = 0.85;
-const STEP_DOWNS = 2;
+/** After a failed confirmation, the rate goes down by this factor. */
+const STEP_DOWN = 0.8;
 /** A paced run holds its target only if the producer reached 99% of it. */
 const PACE_TOLERANCE = 0.99;
 
@@ -87,10 +88,11 @@ function progress(text: string): void {
  * The highest rate with nothing discarded, in CONFIRM_RUNS runs out of CONFIRM_RUNS: a flat-out
  * run first (when it loses nothing, the producer is the limit and flat out is confirmed); else
  * START_RATE doubled (or halved) up to the first loss, then bisected, then confirmed, stepping
- * down on any loss.
+ * down on any loss until a rate holds or CONFIRM_MS has passed (the figure is 0 then).
  */
 async function zeroLossRate(tracer: Tracer, channel: ChannelKind): Promise<Found> {
-  const deadline = Date.now() + SEARCH_MS;
+  const begun = Date.now();
+  const deadline = begun + SEARCH_MS;
   let trials = 0;
   let lostAt: Trial | undefined;
   const run = async (target: number): Promise<Trial> => {
@@ -130,7 +132,7 @@ async function zeroLossRate(tracer: Tracer, channel: ChannelKind): Promise<Found
     await probe(mid);
   }
 
-  for (let step = 0; good >= MIN_RATE && step <= STEP_DOWNS; step++) {
+  while (good >= MIN_RATE && Date.now() < begun + CONFIRM_MS) {
     const runs: Trial[] = [];
     while (runs.length < CONFIRM_RUNS && runs.every(held)) runs.push(await run(good));
     if (runs.every(held)) return { rate: good, confirmed: runs, flatOut, producerLimited: false, lostAt, trials };
@@ -460,8 +462,10 @@ async function measureTracer(tracer: Tracer): Promise<Figures> {
     const limit = found.producerLimited
       ? 'the producer is the limit (flat out lost nothing)'
       : found.lostAt ? `lost ${found.lostAt.discarded} events at ${millions(rateOf(found.lostAt))}` : 'no loss seen';
-    const stops = found.confirmed.map((t) => t.stopMs.toFixed(1)).join(', ');
-    process.stdout.write(`# ${tracer.name} ${channel}: ${millions(found.rate)} held in ${found.confirmed.length} of ${CONFIRM_RUNS} runs (stop ${stops} ms); flat out ${millions(rateOf(found.flatOut))}; ${limit}; ${found.trials} runs\n`);
+    const summary = found.rate > 0
+      ? `${millions(found.rate)} held in ${CONFIRM_RUNS} of ${CONFIRM_RUNS} runs (stop ${found.confirmed.map((t) => t.stopMs.toFixed(1)).join(', ')} ms)`
+      : `no rate held in ${CONFIRM_RUNS} of ${CONFIRM_RUNS} runs within ${CONFIRM_MS / 1000} s`;
+    process.stdout.write(`# ${tracer.name} ${channel}: ${summary}; flat out ${millions(rateOf(found.flatOut))}; ${limit}; ${found.trials} runs\n`);
   }
   // Disk rate and bytes per event: the confirmation runs of the channel that held the higher rate.
   const best = CHANNELS.map((c) => zeroLoss[c]).reduce((a, b) => (b.rate > a.rate ? b : a));
