@@ -73,7 +73,7 @@ export class SessionDaemon {
       log,
       shmBase: this.options.shmBase,
       onChange: () => consumerSync?.schedule(),
-      setReady: (set) => consumerSync?.isReady(set) ?? true,
+      setReady: (set, eventId) => consumerSync?.isReady(set, eventId) ?? true,
     });
     const consumer = new ConsumerDaemon({ runDir, log, verbosity: this.options.verbosity, onRestart: (downMs) => consumerSync?.restarted(downMs) });
     consumerSync = new ConsumerSync(consumer, this.sessions, ust, log, () => ust.sync());

@@ -9,7 +9,9 @@ import { BufferScheme, Caller, Domain, LoglevelType } from '../src/model';
 import { dateStamp, SessionRegistry } from '../src/registry';
 import { ClientService } from '../src/service';
 import { streamFileOwner } from '../src/ust/buffers';
-import { UstManager } from '../src/ust/manager';
+import { ConsumerDaemon } from '../src/consumer/daemon';
+import { ConsumerSync } from '../src/consumer/sync';
+import { UstManager, UstManagerOptions } from '../src/ust/manager';
 import { defaultShmRoot, ShmDirs, shmTag } from '../src/ust/shm';
 import { STATUS_PAGE_SIZE } from '../src/ust/status-page';
 
@@ -119,11 +121,14 @@ class Harness {
   readonly pushed = new Map<number, tstrace.app.AppState.$Properties[]>();
   private nextConn = 1;
 
-  constructor(readonly tracingGid: number | undefined = 555) {
+  constructor(
+    readonly tracingGid: number | undefined = 555,
+    extra: Pick<UstManagerOptions, 'onChange' | 'setReady'> = {},
+  ) {
     fs.mkdirSync(this.runDir);
     fs.mkdirSync(this.shmBase);
     const uid = process.getuid!();
-    this.ust = new UstManager(this.sessions, { runDir: this.runDir, shmBase: this.shmBase, daemon: { uid, gid: process.getgid!(), tracingGid: uid === 0 ? tracingGid : undefined }, log: this.log, streamCount: 2 });
+    this.ust = new UstManager(this.sessions, { runDir: this.runDir, shmBase: this.shmBase, daemon: { uid, gid: process.getgid!(), tracingGid: uid === 0 ? tracingGid : undefined }, log: this.log, streamCount: 2, ...extra });
     this.ust.startup();
     this.service = new ClientService(this.sessions, this.apps, { version: 't', protocolMajor: 1, protocolMinor: 0, daemonUid: uid, defaultHome: '/h' }, this.ust);
   }
@@ -473,5 +478,59 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     expect(fs.existsSync(path.join(h.runDir, 'shm-dirs'))).to.equal(false);
     h.ust.sync(); // after shutdown: makes nothing again
     expect(fs.readdirSync(shm)).to.deep.equal([]);
+  });
+});
+
+describe('UstManager and ConsumerSync: an app writes an event only once the consumer can count it', () => {
+  /** A consumer daemon that answers only when the test says so. */
+  class HeldConsumer {
+    readonly running = true;
+    readonly held: { req: tstrace.consumer.Request.$Properties; answer: () => void }[] = [];
+    call(req: tstrace.consumer.Request.$Properties): Promise<tstrace.consumer.Reply.$Properties> {
+      return new Promise((resolve) => this.held.push({ req, answer: () => resolve({}) }));
+    }
+    /** The command of each request held, in order. */
+    commands(): string[] {
+      return this.held.map((h) => Object.keys(h.req)[0]);
+    }
+    answerAll(): void {
+      for (const h of this.held.splice(0)) h.answer();
+    }
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  let h: Harness;
+  afterEach(() => h.dispose());
+
+  it('pushes a route only after the consumer has answered for the channel, its streams and the event\'s layout', async () => {
+    const consumer = new HeldConsumer();
+    let sync: ConsumerSync | undefined;
+    h = new Harness(555, { onChange: () => sync?.schedule(), setReady: (set, eventId) => sync!.isReady(set, eventId) });
+    sync = new ConsumerSync(consumer as unknown as ConsumerDaemon, h.sessions, h.ust, h.log, () => h.ust.sync());
+    const { conn } = h.register(me, [ev('a:x', 13, [{ name: 'n', type: 'u32' }]), ev('a:y', 13, [{ name: 's', type: 'string' }])]);
+    h.cmd(me, { createSession: { name: 's', output: { path: path.join(h.tmp, 'out') } } });
+    h.cmd(me, { enableEvent: { session: 's', domain: U, names: ['a:x'] } });
+    h.cmd(me, { startTracing: { session: 's' } });
+    await settle();
+    // The channel is being attached: the app has no route yet.
+    expect(h.last(conn).routes).to.deep.equal([]);
+    expect(consumer.commands()).to.deep.equal(['addChannel', 'addStream', 'addStream', 'metadata']);
+    expect(consumer.held[0].req.addChannel!.events).to.deep.equal([{ id: 0, types: ['u32'] }]);
+    consumer.answerAll();
+    await settle();
+    expect(h.last(conn).routes).to.deep.equal([{ event: 0, channelKey: 1, eventId: 0, filters: [] }]);
+
+    // A second event in the same set: its layout reaches the consumer before its route reaches the app.
+    const before = h.pushed.get(conn)!.length;
+    h.cmd(me, { enableEvent: { session: 's', domain: U, names: ['a:y'] } });
+    await settle();
+    expect(h.pushed.get(conn)).to.have.length(before);
+    expect(consumer.commands()).to.include('addEvents');
+    expect(consumer.held.find((c) => c.req.addEvents)!.req.addEvents!.events).to.deep.equal([{ id: 1, types: ['string'] }]);
+    consumer.answerAll();
+    await settle();
+    expect(h.last(conn).routes!.map((r) => [r.event, r.eventId])).to.deep.equal([
+      [0, 0],
+      [1, 1],
+    ]);
   });
 });

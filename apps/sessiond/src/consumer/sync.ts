@@ -41,8 +41,11 @@ export class ConsumerSync {
   private readonly history = new WeakMap<SessionState, ConsumerHistory>();
   /** Clock offsets (epoch ns at CLOCK_MONOTONIC 0), fixed per session for its whole life. */
   private readonly clockOffsets = new WeakMap<SessionState, bigint>();
-  /** Sets the consumer has attached (channel and every stream): apps may write into them. */
-  private readonly ready = new Set<number>();
+  /**
+   * Event layouts the consumer has answered for, by buffer set key (present once the channel and
+   * every stream are attached): apps may write the events with ids below the count.
+   */
+  private readonly confirmed = new Map<number, number>();
   private chain: Promise<void> = Promise.resolve();
   private scheduled = false;
 
@@ -51,13 +54,16 @@ export class ConsumerSync {
     private readonly sessions: SessionSource,
     private readonly buffers: BufferSource,
     private readonly log: ConsumerLog,
-    /** Sets became ready: the apps' states must follow. */
+    /** Sets, or events in them, became ready: the apps' states must follow. */
     private readonly onReady: () => void = () => undefined,
   ) {}
 
-  /** Apps write into a set of a drained session only once the consumer has it, so that nothing is written that no one drains. */
-  isReady(set: BufferSet): boolean {
-    return !this.drained(set.session) || this.ready.has(set.key);
+  /**
+   * Apps write an event into a set of a drained session only once the consumer has the set and
+   * the event's layout: nothing is written that no one drains, and every packet can be counted.
+   */
+  isReady(set: BufferSet, eventId: number): boolean {
+    return !this.drained(set.session) || (this.confirmed.get(set.key) ?? 0) > eventId;
   }
 
   /** Attaches what is new, soon (after the current command). */
@@ -109,6 +115,7 @@ export class ConsumerSync {
       for (const key of keys) {
         this.keep(await this.consumer.call({ destroyChannel: { channelKey: key } }));
         this.attached.delete(key);
+        this.confirmed.delete(key);
       }
       for (const set of this.buffers.setsOf(session)) this.metadataSent.delete(this.traceDirOf(session, set));
     });
@@ -232,7 +239,8 @@ export class ConsumerSync {
   /** Sends what the consumer lacks; commands go out together, in order, and are awaited together. */
   private async apply(): Promise<void> {
     const calls: Promise<unknown>[] = [];
-    const attaching: BufferSet[] = [];
+    /** Layout counts this pass sends, by set key: confirmed once the consumer has answered. */
+    const sending = new Map<number, number>();
     const call = (request: tstrace.consumer.Request.$Properties, what: string) =>
       calls.push(this.consumer.call(request).catch((err: Error) => this.log.error(`${what}: ${err.message}`)));
     for (const session of this.sessions.all()) {
@@ -269,9 +277,10 @@ export class ConsumerSync {
             what,
           );
           set.streamPaths.forEach((shmPath, n) => call({ addStream: { channelKey: set.key, shmPath, n, wakePath: set.wakePaths[n] ?? '' } }, `${what}, stream ${n}`));
-          if (!this.ready.has(set.key)) attaching.push(set);
+          sending.set(set.key, layouts.length);
         } else if (layouts.length > sent) {
           call({ addEvents: { channelKey: set.key, events: layouts.slice(sent) } }, what);
+          sending.set(set.key, layouts.length);
         }
         this.attached.set(set.key, layouts.length);
       }
@@ -284,9 +293,13 @@ export class ConsumerSync {
     // A set the consumer could not take (logged above) is released too: its writers then count
     // what they drop instead of waiting forever.
     await Promise.all(calls);
-    if (attaching.length === 0) return;
-    for (const set of attaching) this.ready.add(set.key);
-    this.onReady();
+    let grew = false;
+    for (const [key, count] of sending) {
+      if ((this.confirmed.get(key) ?? -1) >= count) continue;
+      this.confirmed.set(key, count);
+      grew = true;
+    }
+    if (grew) this.onReady();
   }
 
   /** The TSDL of each trace directory of a session (under `root`): one stream class per channel set in it. */

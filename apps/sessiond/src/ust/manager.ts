@@ -38,8 +38,11 @@ export interface UstManagerOptions {
   streamCount?: number;
   /** Called at the end of every sync: buffer sets or their events may have changed. */
   onChange?: () => void;
-  /** May apps write into this set yet? (The consumer drains it.) Routes into a set wait for it. */
-  setReady?: (set: BufferSet) => boolean;
+  /**
+   * May apps write event `eventId` into this set yet? (The consumer drains the set and knows the
+   * event's layout, so that it can count the packets that hold it.) Routes wait until it may.
+   */
+  setReady?: (set: BufferSet, eventId: number) => boolean;
 }
 
 /** What the manager keeps per registered app (per apps.sock connection). */
@@ -372,7 +375,8 @@ export class UstManager {
 
   /**
    * The AppState an app should have now; routes into sets that could not be made are left out.
-   * `waiting`: a route goes into a set the consumer has not attached yet.
+   * `waiting`: a route goes into a set the consumer has not attached yet, or carries an event
+   * whose layout the consumer has not received yet.
    */
   private desiredState(link: AppLink, active: readonly SessionState[]): { channels: tstrace.app.AppChannel.$Properties[]; routes: tstrace.app.AppRoute.$Properties[]; knownEvents: number; waiting: boolean } {
     const { app } = link;
@@ -382,11 +386,12 @@ export class UstManager {
     for (const r of computeRoutes(app, active)) {
       const set = this.ust.get(r.session)?.sets.get(setKey(r.channel, r.channelIndex, app));
       if (!set) continue;
-      if (!(this.options.setReady?.(set) ?? true)) {
+      // The id is given now, so that the consumer learns the event's layout before any app writes it.
+      const eventId = set.ids.idFor(app.events[r.event]);
+      if (!(this.options.setReady?.(set, eventId) ?? true)) {
         waiting = true;
         continue;
       }
-      const eventId = set.ids.idFor(app.events[r.event]);
       if (!channels.has(set.key)) {
         channels.set(set.key, { key: set.key, session: r.session.name, channel: r.channel.name, streamPaths: [...set.streamPaths], contexts: [...r.channel.contexts], wakePaths: [...set.wakePaths] });
       }
@@ -398,8 +403,8 @@ export class UstManager {
   private update(link: AppLink, active: readonly SessionState[]): void {
     const { waiting, ...state } = this.desiredState(link, active);
     // A state that still lacks a set the consumer is attaching is not sent: the app would take it
-    // as complete (ready() resolves on the first one) and lose its first events. The sync that
-    // follows the attach sends the whole state.
+    // as complete (ready() resolves on the first one) and lose its first events. Nor one with an
+    // event the consumer cannot count yet. The sync that follows the consumer's answer sends it.
     if (waiting) return;
     const text = JSON.stringify(state);
     if (text === link.sent) return;
