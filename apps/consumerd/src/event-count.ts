@@ -1,16 +1,20 @@
 /**
- * Counting the events of a packet without decoding them: per event id, a function that returns
- * where its payload ends. Built once per event from the channel's contexts and the event's field
- * types (libs/ust's grammar, docs/USERSPACE.md "Packets and events"), from closures, never eval.
+ * Counting the events of a packet without decoding them. Each event id has a layout: a short
+ * program of steps over its payload (skip N bytes, skip a NUL-terminated string, skip a
+ * length-prefixed sequence), built once from the channel's contexts and the event's field types
+ * (libs/ust's grammar, docs/USERSPACE.md "Packets and events"). The walk interprets it inline,
+ * with no call per field: the consumer counts every event it drains, so this is its hot loop.
  */
 import { EVENTS_OFFSET } from '@tstrace/ctf';
-
-/** Returns the offset just after a payload that starts at `o`, or -1 if it runs past `end`. */
-export type PayloadEnd = (bytes: Uint8Array, view: DataView, o: number, end: number) => number;
 
 const CONTEXT_SIZES: Record<string, number> = { vpid: 4, vtid: 4, vuid: 4, vgid: 4, procname: 17 };
 const INT_SIZES: Record<string, number> = { u8: 1, s8: 1, u16: 2, s16: 2, u32: 4, s32: 4, u64: 8, s64: 8 };
 const EXTENDED_ID = 65535;
+
+/** Step kinds of a layout, each followed by its argument. */
+const SKIP = 0; // argument: bytes
+const STRING = 1; // argument unused
+const SEQUENCE = 2; // argument: bytes per element, after a u32 length
 
 type Part = { fixed: number } | { kind: 'string' } | { kind: 'seq'; elem: number };
 
@@ -32,68 +36,45 @@ function partOf(type: string): Part {
   throw new TypeError(`unknown field type ${JSON.stringify(type)}`);
 }
 
-/** The payload-end function of an event: contexts then fields, packed. Throws on an unknown type or context. */
-export function payloadEnd(contexts: readonly string[], types: readonly string[]): PayloadEnd {
-  let fixed = 0;
+/** The layout of an event's payload (contexts, then fields, packed). Throws on an unknown type or context. */
+function payloadLayout(contexts: readonly string[], types: readonly string[]): Int32Array {
+  let run = 0;
   for (const c of contexts) {
     const size = CONTEXT_SIZES[c];
     if (size === undefined) throw new TypeError(`unknown context ${JSON.stringify(c)}`);
-    fixed += size;
+    run += size;
   }
-  // Runs of fixed-size fields collapse into one addition; variable parts get a step each.
-  const steps: ((bytes: Uint8Array, view: DataView, o: number, end: number) => number)[] = [];
-  let run = fixed;
-  const flush = () => {
-    if (run === 0) return;
-    const n = run;
-    steps.push((_b, _v, o) => o + n);
-    run = 0;
-  };
+  // Runs of fixed-size fields collapse into one skip.
+  const steps: number[] = [];
   for (const t of types) {
     const p = partOf(t);
     if ('fixed' in p) {
       run += p.fixed;
       continue;
     }
-    flush();
-    if (p.kind === 'string') {
-      steps.push((bytes, _v, o, end) => {
-        const nul = bytes.indexOf(0, o);
-        return nul < 0 || nul >= end ? -1 : nul + 1;
-      });
-    } else {
-      const elem = p.elem;
-      steps.push((_b, view, o, end) => (o + 4 > end ? -1 : o + 4 + view.getUint32(o, true) * elem));
-    }
+    if (run > 0) steps.push(SKIP, run);
+    run = 0;
+    if (p.kind === 'string') steps.push(STRING, 0);
+    else steps.push(SEQUENCE, p.elem);
   }
-  flush();
-  if (steps.length === 1) {
-    const only = steps[0];
-    return (bytes, view, o, end) => {
-      const next = only(bytes, view, o, end);
-      return next > end ? -1 : next;
-    };
-  }
-  return (bytes, view, o, end) => {
-    for (let i = 0; i < steps.length && o >= 0 && o <= end; i++) o = steps[i](bytes, view, o, end);
-    return o > end ? -1 : o;
-  };
+  if (run > 0) steps.push(SKIP, run);
+  return Int32Array.from(steps);
 }
 
-/** Payload-end functions of a channel's events, by CTF event id. */
+/** Payload layouts of a channel's events, by CTF event id. */
 export class EventTable {
-  private readonly ends: (PayloadEnd | undefined)[] = [];
+  private readonly layouts: (Int32Array | undefined)[] = [];
 
   constructor(private readonly contexts: readonly string[]) {}
 
   /** Adds (or replaces) the layout of an event; throws a TypeError on an unknown type. */
   add(id: number, types: readonly string[]): void {
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new TypeError(`bad event id ${id}`);
-    this.ends[id] = payloadEnd(this.contexts, types);
+    this.layouts[id] = payloadLayout(this.contexts, types);
   }
 
   has(id: number): boolean {
-    return this.ends[id] !== undefined;
+    return this.layouts[id] !== undefined;
   }
 
   /**
@@ -111,11 +92,25 @@ export class EventTable {
         id = view.getUint32(o + 2, true);
         o += 14;
       } else o += 6;
-      const end = this.ends[id];
-      if (end === undefined) throw new RangeError(`unknown event id ${id} at offset ${o} (after ${n} events)`);
-      const next = end(bytes, view, o, contentSize);
-      if (next < o || next > contentSize) throw new RangeError(`event ${n} (id ${id}) at offset ${o} runs past the packet's content (${contentSize} bytes)`);
-      o = next;
+      const layout = this.layouts[id];
+      if (layout === undefined) throw new RangeError(`unknown event id ${id} at offset ${o} (after ${n} events)`);
+      const at = o;
+      for (let i = 0; i < layout.length && o <= contentSize; i += 2) {
+        const step = layout[i];
+        if (step === SKIP) o += layout[i + 1];
+        else if (step === STRING) {
+          // Four bytes at a time until a word holds a zero byte (the classic has-zero-byte test), then byte by byte.
+          while (o + 4 <= contentSize) {
+            const v = view.getUint32(o, true);
+            if (((v - 0x01010101) & ~v & 0x80808080) !== 0) break;
+            o += 4;
+          }
+          while (o < contentSize && bytes[o] !== 0) o++;
+          // The NUL itself must be inside the content.
+          o = o < contentSize ? o + 1 : contentSize + 1;
+        } else o = o + 4 > contentSize ? contentSize + 1 : o + 4 + view.getUint32(o, true) * layout[i + 1];
+      }
+      if (o > contentSize) throw new RangeError(`event ${n} (id ${id}) at offset ${at} runs past the packet's content (${contentSize} bytes)`);
       n++;
     }
     return n;

@@ -1,4 +1,4 @@
-import { decodeIndex, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, readPacketPreamble } from '@tstrace/ctf';
+import { decodeIndex, EVENTS_OFFSET, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, readPacketPreamble } from '@tstrace/ctf';
 import { createStreamFile, StreamWriter } from '@tstrace/ringbuffer';
 import { StatusError, tstrace } from '@tstrace/comm';
 import { expect } from 'chai';
@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Consumer } from '../src/consumer';
-import { EventTable, payloadEnd } from '../src/event-count';
+import { EventTable } from '../src/event-count';
 import { StreamFile } from '../src/stream-file';
 
 const uuid = Uint8Array.from({ length: 16 }, (_, i) => i);
@@ -43,24 +43,34 @@ describe('tstrace-consumerd', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   describe('event counting', () => {
-    it('sizes every field type and the contexts', () => {
-      const bytes = new Uint8Array(128);
+    it('sizes every field type and the contexts, and refuses an event cut anywhere', () => {
+      // Two events of id 0: vpid + procname (4 + 17), then string, seq:u16 of 3, bytes of 2,
+      // char[3], enum:u8, u64[2], double. Strings of 10 and 0 characters (the scan goes by words).
+      const bytes = new Uint8Array(EVENTS_OFFSET + 256);
       const view = new DataView(bytes.buffer);
-      // vpid + procname (4 + 17), then string "ab", seq:u16 of 3, bytes of 2, char[3], enum:u8, u64[2], double.
-      let o = 21;
-      bytes.set([97, 98, 0], o);
-      o += 3;
-      view.setUint32(o, 3, true);
-      o += 4 + 6;
-      view.setUint32(o, 2, true);
-      o += 4 + 2 + 3 + 1 + 16 + 8;
-      const end = payloadEnd(['vpid', 'procname'], ['string', 'seq:u16', 'bytes', 'char[3]', 'enum:u8:{"A":1}', 'u64[2]', 'double']);
-      expect(end(bytes, view, 0, 128)).to.equal(o);
-      expect(end(bytes, view, 0, o)).to.equal(o);
-      expect(end(bytes, view, 0, o - 1)).to.equal(-1);
-      expect(end(bytes, view, 0, 30)).to.equal(-1);
-      expect(() => payloadEnd([], ['u7'])).to.throw(TypeError, /unknown field type "u7"/);
-      expect(() => payloadEnd(['pid'], [])).to.throw(TypeError, /unknown context "pid"/);
+      let o = EVENTS_OFFSET;
+      const ends: number[] = [];
+      for (const text of ['abcdefghij', '']) {
+        o += 6 + 21;
+        bytes.set([...Buffer.from(text), 0], o);
+        o += text.length + 1;
+        view.setUint32(o, 3, true);
+        o += 4 + 6;
+        view.setUint32(o, 2, true);
+        o += 4 + 2 + 3 + 1 + 16 + 8;
+        ends.push(o);
+      }
+      const table = new EventTable(['vpid', 'procname']);
+      table.add(0, ['string', 'seq:u16', 'bytes', 'char[3]', 'enum:u8:{"A":1}', 'u64[2]', 'double']);
+      expect(table.count(bytes, ends[0])).to.equal(1);
+      expect(table.count(bytes, ends[1])).to.equal(2);
+      // Cut in the last field, the sequences, the string, the contexts, the header.
+      const first = EVENTS_OFFSET + 6 + 21;
+      for (const cut of [ends[1] - 1, ends[0] + 3, ends[0] - 1, first + 20, first + 14, first + 11, first + 10, first + 3, first - 1, EVENTS_OFFSET + 2]) {
+        expect(() => table.count(bytes, cut), `cut at ${cut}`).to.throw(RangeError, /runs past the packet's content/);
+      }
+      expect(() => table.add(1, ['u7'])).to.throw(TypeError, /unknown field type "u7"/);
+      expect(() => new EventTable(['pid']).add(0, [])).to.throw(TypeError, /unknown context "pid"/);
     });
 
     it('counts the events of packets written by the ring buffer writer', () => {
