@@ -9,6 +9,7 @@
 // turn catches up; flat out, the clock is read every 1024 events.
 import { double, LogLevel, provider, ready, s64, string } from '@tstrace/ust';
 import { createInterface } from 'node:readline';
+import { waitEnabled } from './wait-enabled';
 
 const STRINGS = Array.from({ length: 16 }, (_, k) => 'abcdefghijklmnop'.slice(k) + 'abcdefghijklmnop'.slice(0, k));
 const bench = provider('bench').event('event', [s64('a'), double('b'), string('s')], LogLevel.INFO);
@@ -34,14 +35,6 @@ function emitFor(ev: Event, rate: number, durationNs: number): [number, number] 
   }
   if (emitted !== i) throw new Error(`bench:event was disabled during the run: ${i - emitted} of ${i} events not emitted`);
   return [emitted, elapsed];
-}
-
-async function waitEnabled(ev: Event, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!ev.enabled) {
-    if (Date.now() > until) throw new Error(`bench:event not enabled ${ms} ms after registration`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function main(): Promise<void> {

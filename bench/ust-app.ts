@@ -10,6 +10,7 @@
 // so that no loop can be removed as dead code.
 import * as dc from 'node:diagnostics_channel';
 import { double, LogLevel, provider, ready, s64, string } from '@tstrace/ust';
+import { waitEnabled } from './wait-enabled';
 import pino from 'pino';
 
 export interface AppConfig {
@@ -92,14 +93,6 @@ function measure(name: string, runs: number, n: number, expected: number, loop: 
     if (r >= 0) times.push(ns.toFixed(3));
   }
   process.stdout.write(`result ${name} ${times.join(',')}\n`);
-}
-
-async function waitEnabled(ev: Event, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!ev.enabled) {
-    if (Date.now() > until) throw new Error(`bench:event not enabled ${ms} ms after registration`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function main(): Promise<void> {

@@ -55,12 +55,10 @@ function consumerPid(t: TestEnv): number | undefined {
 describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', function () {
   this.timeout(300000);
   let t: TestEnv;
-  const children: ChildProcess[] = [];
   beforeEach(() => {
     t = new TestEnv('consumer');
   });
   afterEach(async () => {
-    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await t.cleanup();
   });
 
@@ -130,7 +128,7 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     t.ok(['enable-event', '-u', '-c', 'k', 'e2e:tick']);
     t.ok(['start']);
     const app = startApp(t.env, { app: 3, threads: 0, events: 0, tick: true, progress: true });
-    children.push(app.child);
+    t.track(app.child);
     await waitFor('ticks', () => app.lines.some((l) => /^emitted ([1-9][0-9]{2,})$/.test(l)));
     app.child.kill('SIGKILL');
     await new Promise((r) => app.child.once('exit', r));
@@ -152,7 +150,7 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     t.ok(['enable-event', '-u', 'e2e:tick']);
     t.ok(['start']);
     const app = startApp(t.env, { app: 4, threads: 0, events: 0, tick: true, progress: true });
-    children.push(app.child);
+    t.track(app.child);
     await waitFor('a consumer', () => consumerPid(t) !== undefined);
     await waitFor('ticks', () => app.lines.some((l) => /^emitted [1-9][0-9]{2,}$/.test(l)));
     const old = consumerPid(t)!;

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,13 +15,15 @@ export interface CliResult {
 
 /**
  * A private tstrace installation for one test: its own run directory and home, so tests never
- * touch /var/run/tstrace or a real home. Daemons it starts are killed by `cleanup`.
+ * touch /var/run/tstrace or a real home. Daemons it starts, and the processes given to `track`,
+ * are killed by `cleanup`.
  */
 export class TestEnv {
   readonly root: string;
   readonly runDir: string;
   readonly home: string;
   readonly env: NodeJS.ProcessEnv;
+  private readonly children: ChildProcess[] = [];
 
   constructor(name: string) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), `tstrace-e2e-${name}-`));
@@ -60,7 +62,14 @@ export class TestEnv {
     }
   }
 
+  /** Kills `child` at cleanup if it is still running then (an app, a `view --follow`). */
+  track<C extends ChildProcess>(child: C): C {
+    this.children.push(child);
+    return child;
+  }
+
   async cleanup(): Promise<void> {
+    for (const c of this.children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     const pid = this.daemonPid();
     if (pid) await killAndWait(pid);
     fs.rmSync(this.root, { recursive: true, force: true });

@@ -49,13 +49,11 @@ describe('e2e: userspace tracing under control of the session daemon', function 
   this.timeout(60000);
   let t: TestEnv;
   let shm: string;
-  const children: ChildProcess[] = [];
   beforeEach(() => {
     t = new TestEnv('ustctl');
     shm = fs.mkdtempSync('/dev/shm/tstrace-e2e-');
   });
   afterEach(async () => {
-    for (const c of children.splice(0)) c.kill('SIGKILL');
     await t.cleanup();
     fs.rmSync(shm, { recursive: true, force: true });
   });
@@ -65,7 +63,7 @@ describe('e2e: userspace tracing under control of the session daemon', function 
     t.ok(['enable-event', '-u', 'e2e:tick']);
     t.ok(['start']);
     const app = startApp(t.env, { app: 7, threads: 0, events: 0, tick: true });
-    children.push(app.child);
+    t.track(app.child);
     await app.waitFor(/^ticking$/);
     await sleep(400);
     const beforeDisable = process.hrtime.bigint();
@@ -94,7 +92,7 @@ describe('e2e: userspace tracing under control of the session daemon', function 
     const jobs = [1, 2].map((app) => ({ app, threads: 0, events: 1000, waitEnabledMs: 15000, startDelayMs: 1500 }));
     const apps = jobs.map((job) => {
       const a = startApp(t.env, job);
-      children.push(a.child);
+      t.track(a.child);
       return a;
     });
     const pid2 = apps[1].child.pid!;
@@ -145,7 +143,7 @@ describe('e2e: userspace tracing under control of the session daemon', function 
 
   it('an app started before any daemon registers by itself; kill -9 of the daemon leaves it at full speed; it registers again', async () => {
     const app = startApp(t.env, { app: 9, threads: 0, events: 0, spin: true });
-    children.push(app.child);
+    t.track(app.child);
     await app.waitFor(/^spinning$/);
     await sleep(3000);
     const t0 = Date.now();
@@ -180,7 +178,7 @@ describe('e2e: userspace tracing under control of the session daemon', function 
 
   it('leaves no shared-memory file after destroy, nor after kill -9 of the daemon and a restart', async () => {
     const app = startApp(t.env, { app: 5, threads: 0, events: 0, tick: true });
-    children.push(app.child);
+    t.track(app.child);
     await app.waitFor(/^ticking$/);
     const files = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath ?? d.path, d.name)) : []);
     // Default shm root (no --shm-path): /dev/shm/tstrace-<tag of the run dir>.

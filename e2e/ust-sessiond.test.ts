@@ -1,7 +1,7 @@
 // The session daemon's userspace side seen from a stand-in app on apps.sock (no tracer): shm
 // buffers and their modes, AppState pushes, status bytes after the ack, cleanup.
 import { expect } from 'chai';
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -78,7 +78,6 @@ function startApp(socket: string) {
 describe('e2e: the session daemon\'s userspace side, seen from an app on apps.sock', function () {
   this.timeout(60000);
   let t: TestEnv;
-  const children: ChildProcess[] = [];
   let root: string;
   before(() => {
     t = new TestEnv('ustd');
@@ -86,14 +85,13 @@ describe('e2e: the session daemon\'s userspace side, seen from an app on apps.so
     t.ok(['list']); // starts the daemon
   });
   after(async () => {
-    for (const c of children) c.kill('SIGKILL');
     await t.cleanup();
     fs.rmSync(root, { recursive: true, force: true });
   });
 
   it('pushes the channels and routes, and sets the status bytes of routed events after the ack only', async () => {
     const app = startApp(path.join(t.runDir, 'apps.sock'));
-    children.push(app.child);
+    t.track(app.child);
     const [, page, size] = (await app.waitFor((l) => l.startsWith('registered '), 'registration')).split(' ');
     expect(size).to.equal('65536');
     expect(path.dirname(page)).to.equal(path.join(root, 'apps'));

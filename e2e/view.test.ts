@@ -29,12 +29,10 @@ const lines = (text: string) => text.split('\n').slice(0, -1);
 describe('e2e: tstrace view', function () {
   this.timeout(120000);
   let t: TestEnv;
-  const children: ChildProcess[] = [];
   beforeEach(() => {
     t = new TestEnv('view');
   });
   afterEach(async () => {
-    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await t.cleanup();
   });
 
@@ -104,12 +102,12 @@ describe('e2e: tstrace view', function () {
     t.ok(['enable-event', '-u', '-c', 'live', 'e2e:tick']);
     // The follower starts before the session: it waits for it.
     const view = start(process.execPath, [CLI, 'view', '--follow'], t.env);
-    children.push(view.child);
+    t.track(view.child);
     await sleep(300);
     t.ok(['start']);
     const job: AppJob = { app: 7, threads: 0, events: 0, tick: true };
     const app = start(process.execPath, [UST_APP, JSON.stringify(job)], t.env);
-    children.push(app.child);
+    t.track(app.child);
     // Events show up while the app still runs and the session records.
     await waitFor('events printed while recording', () => lines(view.out()).length >= 100);
     expect(app.child.exitCode).to.equal(null);
@@ -141,9 +139,9 @@ describe('e2e: tstrace view', function () {
     t.ok(['enable-event', '-u', '-c', 'live', 'e2e:tick']);
     t.ok(['start']);
     const view = start(process.execPath, [CLI, 'view', 'follow2', '--follow', '--json'], t.env);
-    children.push(view.child);
+    t.track(view.child);
     const apps = [1, 2].map((n) => start(process.execPath, [UST_APP, JSON.stringify({ app: n, threads: 0, events: 0, tick: true } satisfies AppJob)], t.env));
-    children.push(...apps.map((a) => a.child));
+    for (const a of apps) t.track(a.child);
     await waitFor('both apps in the output', () => [1, 2].every((n) => view.out().includes(`"app":${n},`)));
     for (const a of apps) {
       a.child.kill('SIGKILL');
@@ -171,7 +169,7 @@ describe('e2e: tstrace view', function () {
     const r = t.cli(['record', '-u', 'shop_*', '-o', out, '--', process.execPath, path.join(__dirname, '..', '..', 'examples', 'shop.js')]);
     expect(r.code, r.stderr).to.equal(0);
     const view = start(process.execPath, [CLI, 'view', '--follow', out], t.env);
-    children.push(view.child);
+    t.track(view.child);
     await waitFor('the trace', () => lines(view.out()).length === 27);
     await sleep(300);
     expect(view.child.exitCode).to.equal(null);
