@@ -2,11 +2,11 @@
  * One channel's buffers for one owner, drained into one trace directory: a StreamReader and a
  * StreamFile per stream, event counts, loss counters, the switch timer, and the wake-up pipes.
  */
-import { tstrace } from '@tstrace/comm';
+import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { StreamCounters, StreamReader } from '@tstrace/ringbuffer';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { PACKET_FIELD } from '@tstrace/ctf';
+import * as path from 'node:path';
 import { EventTable } from './event-count';
 import { fileOwner } from './metadata-file';
 import { FileOwner, StreamFile } from './stream-file';
@@ -35,6 +35,12 @@ interface Stream {
   closed: boolean;
   /** The ring's loss counters when it was closed (it is unmapped then). */
   final?: StreamCounters;
+}
+
+/** Refuses a trace directory that is not absolute, or a channel name that cannot name a stream file. */
+export function checkChannelTarget(traceDir: string | null | undefined, name: string | null | undefined): void {
+  if (!traceDir || !path.isAbsolute(traceDir)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `trace directory ${JSON.stringify(traceDir ?? '')} must be an absolute path`);
+  if (!name || /[/\0]/.test(name)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel name ${JSON.stringify(name ?? '')} cannot name a file`);
 }
 
 /** Packets read from one stream per pass, so that one busy stream cannot starve the others. */
@@ -72,7 +78,7 @@ export class Channel {
     this.pid = req.pid ?? 0;
     this.owner = fileOwner(req.ownerUid ?? 0, req.ownerGid ?? 0);
     this.events = new EventTable(req.contexts ?? []);
-    for (const e of req.events ?? []) this.events.add(e.id ?? 0, e.types ?? []);
+    this.events.addAll(req.events ?? []);
     const switchUs = u64(req.switchTimerUs);
     if (switchUs > 0) {
       this.switchTimer = setInterval(() => {
@@ -109,7 +115,7 @@ export class Channel {
         // A packet already on disk (written by a consumer that died before consuming it) is not written twice.
         if (p.seq > s.file.lastSeq) {
           try {
-            s.file.write({ ...p, streamInstanceId: streamInstanceOf(p.bytes) });
+            s.file.write(p);
           } catch (err) {
             // The packet stays in the ring: the next pass retries it; the stats say why.
             this.error = `cannot write ${s.file.paths.data}: ${(err as Error).message}`;
@@ -199,10 +205,6 @@ export class Channel {
       return undefined;
     }
   }
-}
-
-export function streamInstanceOf(bytes: Uint8Array): bigint {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(PACKET_FIELD.streamInstanceId, true);
 }
 
 function processAlive(pid: number): boolean {

@@ -4,8 +4,7 @@
  * there are none it sleeps until a wake-up pipe, the read timer, or its own idle poll.
  */
 import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
-import * as path from 'node:path';
-import { Channel, ChannelLog, U64, u64 } from './channel';
+import { Channel, ChannelLog, checkChannelTarget, U64, u64 } from './channel';
 import { fileOwner, writeMetadata } from './metadata-file';
 import { takeSnapshot } from './snapshot';
 
@@ -39,8 +38,7 @@ export class Consumer {
         const a = req.addChannel!;
         const key = u64(a.channelKey);
         if (this.channels.has(key)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel key ${key} is already attached`);
-        if (!a.traceDir || !path.isAbsolute(a.traceDir)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `trace directory ${JSON.stringify(a.traceDir ?? '')} must be an absolute path`);
-        if (!a.name || /[/\0]/.test(a.name)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel name ${JSON.stringify(a.name ?? '')} cannot name a file`);
+        checkChannelTarget(a.traceDir, a.name);
         let channel: Channel;
         try {
           channel = new Channel(a, this.options.log, () => this.kick());
@@ -65,7 +63,7 @@ export class Consumer {
       case 'addEvents': {
         const channel = this.channel(req.addEvents!.channelKey);
         try {
-          for (const e of req.addEvents!.events ?? []) channel.events.add(e.id ?? 0, e.types ?? []);
+          channel.events.addAll(req.addEvents!.events ?? []);
         } catch (err) {
           throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel "${channel.name}": ${(err as Error).message}`);
         }

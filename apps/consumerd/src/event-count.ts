@@ -73,6 +73,11 @@ export class EventTable {
     this.layouts[id] = payloadLayout(this.contexts, types);
   }
 
+  /** Adds the layouts of a command's event list (AddChannel, AddEvents, Snapshot). */
+  addAll(events: readonly { id?: number | null; types?: string[] | null }[]): void {
+    for (const e of events) this.add(e.id ?? 0, e.types ?? []);
+  }
+
   has(id: number): boolean {
     return this.layouts[id] !== undefined;
   }

@@ -8,7 +8,7 @@ import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { StreamReader } from '@tstrace/ringbuffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ChannelLog, streamInstanceOf, u64 } from './channel';
+import { ChannelLog, checkChannelTarget, u64 } from './channel';
 import { EventTable } from './event-count';
 import { fileOwner, writeMetadata } from './metadata-file';
 import { StreamFile } from './stream-file';
@@ -28,7 +28,7 @@ export function takeSnapshot(req: Snapshot, log: ChannelLog): ChannelStats[] {
   const events = channels.map((c) => {
     const table = new EventTable(c.contexts ?? []);
     try {
-      for (const e of c.events ?? []) table.add(e.id ?? 0, e.types ?? []);
+      table.addAll(c.events ?? []);
     } catch (err) {
       throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel "${c.name}": ${(err as Error).message}`);
     }
@@ -49,8 +49,7 @@ export function takeSnapshot(req: Snapshot, log: ChannelLog): ChannelStats[] {
 }
 
 function check(c: SnapshotChannel): void {
-  if (!c.traceDir || !path.isAbsolute(c.traceDir)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `trace directory ${JSON.stringify(c.traceDir ?? '')} must be an absolute path`);
-  if (!c.name || /[/\0]/.test(c.name)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel name ${JSON.stringify(c.name ?? '')} cannot name a file`);
+  checkChannelTarget(c.traceDir, c.name);
   // A snapshot is a new trace: never appended to an older one.
   (c.shmPaths ?? []).forEach((_, n) => {
     const file = path.join(c.traceDir!, `${c.name}_${n}`);
@@ -90,7 +89,7 @@ function copyChannel(index: number, c: SnapshotChannel, readers: (StreamReader |
     try {
       file.open();
       for (const p of packets) {
-        file.write({ ...p, streamInstanceId: streamInstanceOf(p.bytes) });
+        file.write(p);
         stats.packets++;
         stats.bytes += p.bytes.byteLength;
         try {

@@ -17,6 +17,7 @@ export interface Packet {
   readonly timestampEnd: bigint;
   readonly eventsDiscarded: bigint;
   readonly streamId: number;
+  readonly streamInstanceId: bigint;
   readonly cpuId: number;
 }
 
@@ -142,6 +143,7 @@ export class StreamReader {
       timestampEnd: view.getBigUint64(PACKET_FIELD.timestampEnd, true),
       eventsDiscarded: view.getBigUint64(PACKET_FIELD.eventsDiscarded, true),
       streamId: view.getUint32(PACKET_FIELD.streamId, true),
+      streamInstanceId: view.getBigUint64(PACKET_FIELD.streamInstanceId, true),
       cpuId: view.getUint32(PACKET_FIELD.cpuId, true),
     };
   }

@@ -143,7 +143,7 @@ export class ConsumerSync {
             traceDir: path.join(dir, set.traceDir),
             shmPaths: set.streamPaths,
             contexts: [...set.channel.contexts],
-            events: set.ids.entries.map((e) => ({ id: e.id, types: e.fields.map((f) => f.type) })),
+            events: eventLayouts(set),
           })),
           metadata: [...this.metadataOf(session, sets, dir)].map(([traceDir, text]) => ({ traceDir, text })),
           maxBytesPerStream: perStream,
@@ -248,7 +248,7 @@ export class ConsumerSync {
       const sets = this.buffers.setsOf(session);
       if (sets.length === 0) continue;
       for (const set of sets) {
-        const layouts = set.ids.entries.map((e) => ({ id: e.id, types: e.fields.map((f) => f.type) }));
+        const layouts = eventLayouts(set);
         const sent = this.attached.get(set.key);
         const what = `channel "${set.channel.name}" of session "${session.name}"`;
         if (sent === undefined) {
@@ -363,4 +363,9 @@ export class ConsumerSync {
 /** `20261122T101500+0000`, LTTng's trace_creation_datetime format (UTC). */
 function isoStamp(ms: number): string {
   return `${new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}+0000`;
+}
+
+/** What the consumer needs of a set's events to count them: each id's field types. */
+function eventLayouts(set: BufferSet): tstrace.consumer.EventLayout.$Properties[] {
+  return set.ids.entries.map((e) => ({ id: e.id, types: e.fields.map((f) => f.type) }));
 }
