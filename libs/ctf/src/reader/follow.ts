@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Cursor } from './decoder';
 import { CtfError, TruncatedPacketError } from './errors';
 import { nsOf, PacketInfo, TraceDecoder, TraceEvent, TraceInfo, u64Of } from './stream';
-import { before, Discarded, findTraces, Head, natural, readMetadataFile, traceInfoOf } from './trace';
+import { Discarded, findTraces, Head, Heap, natural, readMetadataFile, traceInfoOf } from './trace';
 
 /** Events or packets lost, as a packet context tells it (babeltrace2 prints a warning for each). */
 export interface DiscardNotice {
@@ -337,42 +337,6 @@ class TailTrace {
   }
 }
 
-/** A binary min-heap of streams on their next event. */
-class Heap {
-  readonly items: TailStream[] = [];
-
-  push(s: TailStream): void {
-    const h = this.items;
-    h.push(s);
-    for (let i = h.length - 1; i > 0; ) {
-      const p = (i - 1) >> 1;
-      if (!before(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
-      i = p;
-    }
-  }
-
-  /** Removes the top, or puts it back in place after its event changed (`keep`). */
-  fixTop(keep: boolean): void {
-    const h = this.items;
-    if (!keep) {
-      const last = h.pop()!;
-      if (h.length === 0) return;
-      h[0] = last;
-    }
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && before(h[l], h[m])) m = l;
-      if (r < h.length && before(h[r], h[m])) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m], h[i]];
-      i = m;
-    }
-  }
-}
-
 /**
  * The traces under some directories, read as they grow. `poll()` gives the events that are
  * known to come before anything still to be written; `finish()` gives everything left.
@@ -449,7 +413,7 @@ export class TraceFollower {
 
   private *merge(final: boolean, limitNs?: bigint): Generator<TraceEvent> {
     this.scan(final);
-    const heap = new Heap();
+    const heap = new Heap<TailStream>();
     let blocked = this.unknown > 0;
     let mark: bigint | undefined;
     const idle = (s: TailStream) => {

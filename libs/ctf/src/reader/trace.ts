@@ -192,29 +192,44 @@ export function before(a: Head, b: Head): boolean {
   return a.rank < b.rank;
 }
 
-function* mergeStreams(traces: CtfTrace[]): Generator<TraceEvent> {
-  const heap: IterHead[] = [];
-  const push = (h: IterHead) => {
-    heap.push(h);
-    for (let i = heap.length - 1; i > 0; ) {
+/** A binary min-heap of streams on their next event, in `before` order (the top is items[0]). */
+export class Heap<T extends Head> {
+  readonly items: T[] = [];
+
+  push(s: T): void {
+    const h = this.items;
+    h.push(s);
+    for (let i = h.length - 1; i > 0; ) {
       const p = (i - 1) >> 1;
-      if (!before(heap[i], heap[p])) break;
-      [heap[i], heap[p]] = [heap[p], heap[i]];
+      if (!before(h[i], h[p])) break;
+      [h[i], h[p]] = [h[p], h[i]];
       i = p;
     }
-  };
-  const siftDown = () => {
+  }
+
+  /** Removes the top, or puts it back in place after its event changed (`keep`). */
+  fixTop(keep: boolean): void {
+    const h = this.items;
+    if (!keep) {
+      const last = h.pop()!;
+      if (h.length === 0) return;
+      h[0] = last;
+    }
     for (let i = 0; ; ) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < heap.length && before(heap[l], heap[m])) m = l;
-      if (r < heap.length && before(heap[r], heap[m])) m = r;
+      if (l < h.length && before(h[l], h[m])) m = l;
+      if (r < h.length && before(h[r], h[m])) m = r;
       if (m === i) return;
-      [heap[i], heap[m]] = [heap[m], heap[i]];
+      [h[i], h[m]] = [h[m], h[i]];
       i = m;
     }
-  };
+  }
+}
+
+function* mergeStreams(traces: CtfTrace[]): Generator<TraceEvent> {
+  const heap = new Heap<IterHead>();
   const open: Iterator<TraceEvent>[] = [];
   try {
     let rank = 0;
@@ -223,24 +238,16 @@ function* mergeStreams(traces: CtfTrace[]): Generator<TraceEvent> {
         const it = g.events()[Symbol.iterator]();
         open.push(it);
         const r = it.next();
-        if (!r.done) push({ event: r.value, it, rank, uuid: t.info.uuid, instance: g.instanceId ?? BigInt(rank) });
+        if (!r.done) heap.push({ event: r.value, it, rank, uuid: t.info.uuid, instance: g.instanceId ?? BigInt(rank) });
         rank++;
       }
     }
-    while (heap.length > 0) {
-      const top = heap[0];
+    while (heap.items.length > 0) {
+      const top = heap.items[0];
       yield top.event;
       const r = top.it.next();
-      if (r.done) {
-        const last = heap.pop()!;
-        if (heap.length > 0) {
-          heap[0] = last;
-          siftDown();
-        }
-      } else {
-        top.event = r.value;
-        siftDown();
-      }
+      if (!r.done) top.event = r.value;
+      heap.fixTop(!r.done);
     }
   } finally {
     // Closes the stream files of iterators left unfinished (an error, or the caller stopped).
