@@ -25,7 +25,8 @@ export class Child {
       this.proc.on('exit', (code, signal) => {
         this.ended = true;
         if (this.waiting) this.waiting(`exit ${code ?? signal}`);
-        if (code !== 0 && signal !== 'SIGKILL') process.stderr.write(`${name} exited ${code ?? signal}: ${this.stderr.trim()}\n`);
+        if (code !== 0 && signal !== 'SIGKILL')
+          process.stderr.write(`${name} exited ${code ?? signal}: ${this.stderr.trim()}\n`);
         resolve();
       });
     });
@@ -41,7 +42,8 @@ export class Child {
   /** The next line, which must start with `prefix`. */
   async expect(prefix: string): Promise<string> {
     const l = await this.line();
-    if (!l.startsWith(prefix)) throw new Error(`expected "${prefix}…", got "${l}"${this.stderr ? `: ${this.stderr.trim()}` : ''}`);
+    if (!l.startsWith(prefix))
+      throw new Error(`expected "${prefix}…", got "${l}"${this.stderr ? `: ${this.stderr.trim()}` : ''}`);
     return l;
   }
 

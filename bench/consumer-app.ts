@@ -33,7 +33,8 @@ function emitFor(ev: Event, rate: number, durationNs: number): [number, number] 
     }
     elapsed = Number(now() - start);
   }
-  if (emitted !== i) throw new Error(`bench:event was disabled during the run: ${i - emitted} of ${i} events not emitted`);
+  if (emitted !== i)
+    throw new Error(`bench:event was disabled during the run: ${i - emitted} of ${i} events not emitted`);
   return [emitted, elapsed];
 }
 

@@ -39,7 +39,10 @@ const PACE_TOLERANCE = 0.99;
 type ChannelKind = 'default' | 'big';
 const CHANNELS: ChannelKind[] = ['default', 'big'];
 /** enable-channel options, the same for both tracers: defaults (per-UID 512 KiB × 4), or 1 MiB × 8. */
-const CHANNEL_OPTIONS: Record<ChannelKind, string[]> = { default: [], big: ['--subbuf-size', '1M', '--num-subbuf', '8'] };
+const CHANNEL_OPTIONS: Record<ChannelKind, string[]> = {
+  default: [],
+  big: ['--subbuf-size', '1M', '--num-subbuf', '8'],
+};
 
 /** One run: a fresh session, one producer at `target` events/s (0: flat out) for SECONDS, stop. */
 interface Trial {
@@ -99,7 +102,9 @@ async function zeroLossRate(tracer: Tracer, channel: ChannelKind): Promise<Found
     const t = await tracer.trial(channel, target);
     trials++;
     if (t.discarded > 0 && (!lostAt || rateOf(t) < rateOf(lostAt))) lostAt = t;
-    progress(`${tracer.name} ${channel} ${target ? millions(target) : 'flat out'}: ${millions(rateOf(t))} for ${(t.elapsedNs / 1e9).toFixed(1)} s, ${t.emitted} emitted, ${t.discarded} discarded, consumer ${t.consumerCpu.toFixed(0)}% CPU, stop ${t.stopMs.toFixed(1)} ms${held(t) ? '' : ' (failed)'}`);
+    progress(
+      `${tracer.name} ${channel} ${target ? millions(target) : 'flat out'}: ${millions(rateOf(t))} for ${(t.elapsedNs / 1e9).toFixed(1)} s, ${t.emitted} emitted, ${t.discarded} discarded, consumer ${t.consumerCpu.toFixed(0)}% CPU, stop ${t.stopMs.toFixed(1)} ms${held(t) ? '' : ' (failed)'}`,
+    );
     return t;
   };
 
@@ -107,7 +112,8 @@ async function zeroLossRate(tracer: Tracer, channel: ChannelKind): Promise<Found
   if (flatOut.discarded === 0) {
     const runs = [flatOut];
     while (runs.length < CONFIRM_RUNS && runs.every(held)) runs.push(await run(0));
-    if (runs.every(held)) return { rate: Math.min(...runs.map(rateOf)), confirmed: runs, flatOut, producerLimited: true, lostAt, trials };
+    if (runs.every(held))
+      return { rate: Math.min(...runs.map(rateOf)), confirmed: runs, flatOut, producerLimited: true, lostAt, trials };
   }
 
   // Paced runs, below what the producer reached flat out.
@@ -299,7 +305,9 @@ class Tstrace implements Tracer {
       const start = process.hrtime.bigint();
       const info = await this.client!.stop(name);
       const stopMs = elapsedMs(start);
-      let recorded = 0, discarded = 0, bytes = 0;
+      let recorded = 0,
+        discarded = 0,
+        bytes = 0;
       for (const b of info.buffers ?? []) {
         recorded += Number(b.eventsRecorded ?? 0);
         discarded += Number(b.eventsDiscarded ?? 0);
@@ -311,8 +319,10 @@ class Tstrace implements Tracer {
       const onDisk = streamBytes(out);
       const what = `${channel} channel at ${target ? millions(target) : 'flat out'} (session ${name})`;
       // Every event emitted is recorded or counted as discarded; anything else is a bug, not a result.
-      if (recorded + discarded !== emitted) throw new Error(`${what}: ${emitted} events emitted, but ${recorded} recorded and ${discarded} discarded`);
-      if (onDisk !== bytes) throw new Error(`${what}: the consumer reports ${bytes} bytes written, the stream files hold ${onDisk}`);
+      if (recorded + discarded !== emitted)
+        throw new Error(`${what}: ${emitted} events emitted, but ${recorded} recorded and ${discarded} discarded`);
+      if (onDisk !== bytes)
+        throw new Error(`${what}: the consumer reports ${bytes} bytes written, the stream files hold ${onDisk}`);
       await app.end();
       this.cli('destroy', name);
       return { target, emitted, elapsedNs, recorded, discarded, streamBytes: onDisk, stopMs, consumerCpu };
@@ -342,7 +352,8 @@ class Tstrace implements Tracer {
 
 function lttngMissing(): string | undefined {
   if (!hasCommand('lttng') || !hasCommand('lttng-sessiond')) return 'lttng-tools is not installed';
-  if (spawnSync('dpkg', ['-s', 'liblttng-ust-dev'], { stdio: 'ignore' }).status !== 0) return 'liblttng-ust-dev is not installed';
+  if (spawnSync('dpkg', ['-s', 'liblttng-ust-dev'], { stdio: 'ignore' }).status !== 0)
+    return 'liblttng-ust-dev is not installed';
   if (!hasCommand('gcc')) return 'gcc is not installed';
   return undefined;
 }
@@ -357,7 +368,10 @@ class Lttng implements Tracer {
   private readonly program: string;
   private sessions = 0;
 
-  constructor(private readonly tmp: string, private readonly pidFile: string) {
+  constructor(
+    private readonly tmp: string,
+    private readonly pidFile: string,
+  ) {
     this.env = { ...process.env, LTTNG_HOME: path.join(tmp, 'lttnghome') };
     this.program = path.join(tmp, 'bench_paced');
   }
@@ -417,7 +431,16 @@ class Lttng implements Tracer {
       await app.end();
       this.lttng('destroy', name);
       // LTTng counts no recorded events: what was not discarded is taken as recorded.
-      return { target, emitted, elapsedNs, recorded: emitted - discarded, discarded, streamBytes: onDisk, stopMs, consumerCpu };
+      return {
+        target,
+        emitted,
+        elapsedNs,
+        recorded: emitted - discarded,
+        discarded,
+        streamBytes: onDisk,
+        stopMs,
+        consumerCpu,
+      };
     } finally {
       app.kill();
       spawnSync('lttng', ['destroy', name], { env: this.env, stdio: 'ignore' });
@@ -461,11 +484,16 @@ async function measureTracer(tracer: Tracer): Promise<Figures> {
     zeroLoss[channel] = found;
     const limit = found.producerLimited
       ? 'the producer is the limit (flat out lost nothing)'
-      : found.lostAt ? `lost ${found.lostAt.discarded} events at ${millions(rateOf(found.lostAt))}` : 'no loss seen';
-    const summary = found.rate > 0
-      ? `${millions(found.rate)} held in ${CONFIRM_RUNS} of ${CONFIRM_RUNS} runs (stop ${found.confirmed.map((t) => t.stopMs.toFixed(1)).join(', ')} ms)`
-      : `no rate held in ${CONFIRM_RUNS} of ${CONFIRM_RUNS} runs within ${CONFIRM_MS / 1000} s`;
-    process.stdout.write(`# ${tracer.name} ${channel}: ${summary}; flat out ${millions(rateOf(found.flatOut))}; ${limit}; ${found.trials} runs\n`);
+      : found.lostAt
+        ? `lost ${found.lostAt.discarded} events at ${millions(rateOf(found.lostAt))}`
+        : 'no loss seen';
+    const summary =
+      found.rate > 0
+        ? `${millions(found.rate)} held in ${CONFIRM_RUNS} of ${CONFIRM_RUNS} runs (stop ${found.confirmed.map((t) => t.stopMs.toFixed(1)).join(', ')} ms)`
+        : `no rate held in ${CONFIRM_RUNS} of ${CONFIRM_RUNS} runs within ${CONFIRM_MS / 1000} s`;
+    process.stdout.write(
+      `# ${tracer.name} ${channel}: ${summary}; flat out ${millions(rateOf(found.flatOut))}; ${limit}; ${found.trials} runs\n`,
+    );
   }
   // Disk rate and bytes per event: the confirmation runs of the channel that held the higher rate.
   const best = CHANNELS.map((c) => zeroLoss[c]).reduce((a, b) => (b.rate > a.rate ? b : a));
@@ -493,7 +521,9 @@ export async function run(): Promise<void> {
   const lttngPidFile = path.join(tmp, 'lttng-sessiond.pid');
   const ours = new Tstrace(tmp);
   try {
-    process.stdout.write(`# consumer: ${SECONDS} s runs, a rate holds when ${CONFIRM_RUNS} of ${CONFIRM_RUNS} runs discard nothing; idle ${IDLE_SECONDS} s; stop: median of the confirmation runs, tstrace's as the RPC from this process (@tstrace/ctl), LTTng's as the lttng process${QUICK ? '; QUICK' : ''}\n`);
+    process.stdout.write(
+      `# consumer: ${SECONDS} s runs, a rate holds when ${CONFIRM_RUNS} of ${CONFIRM_RUNS} runs discard nothing; idle ${IDLE_SECONDS} s; stop: median of the confirmation runs, tstrace's as the RPC from this process (@tstrace/ctl), LTTng's as the lttng process${QUICK ? '; QUICK' : ''}\n`,
+    );
     await ours.open();
     const t = await measureTracer(ours);
     await ours.close();
@@ -508,7 +538,8 @@ export async function run(): Promise<void> {
     lttng.open();
     const l = await measureTracer(lttng);
     printFigures('lttng.consumer', l);
-    const ratio = (name: string, ours: number, theirs: number) => theirs > 0 && metric(`consumer.${name}.ratio_vs_lttng`, ours / theirs, 'x');
+    const ratio = (name: string, ours: number, theirs: number) =>
+      theirs > 0 && metric(`consumer.${name}.ratio_vs_lttng`, ours / theirs, 'x');
     for (const c of CHANNELS) ratio(`zero_loss.${c}`, t.zeroLoss[c].rate, l.zeroLoss[c].rate);
     ratio('disk', t.mbPerS, l.mbPerS);
     ratio('bytes_per_event', t.bytesPerEvent, l.bytesPerEvent);

@@ -13,18 +13,26 @@ const NODE = process.execPath;
 const COMMANDS = ['create', 'enable_event', 'start', 'stop', 'destroy'] as const;
 type Command = (typeof COMMANDS)[number];
 type Medians = Record<Command, number>;
-const CLI_RUNS = 30, CLI_WARMUP = 3;
-const LIB_RUNS = 200, LIB_WARMUP = 20;
-const LTTNG_RUNS = 10, LTTNG_WARMUP = 1;
+const CLI_RUNS = 30,
+  CLI_WARMUP = 3;
+const LIB_RUNS = 200,
+  LIB_WARMUP = 20;
+const LTTNG_RUNS = 10,
+  LTTNG_WARMUP = 1;
 
 /** The command line of one step, the same for `tstrace` and `lttng`. */
 function argsFor(command: Command, session: string, outDir: string): string[] {
   switch (command) {
-    case 'create': return ['create', session, '-o', path.join(outDir, session)];
-    case 'enable_event': return ['enable-event', '-u', 'app:*', '-s', session];
-    case 'start': return ['start', session];
-    case 'stop': return ['stop', session];
-    case 'destroy': return ['destroy', session];
+    case 'create':
+      return ['create', session, '-o', path.join(outDir, session)];
+    case 'enable_event':
+      return ['enable-event', '-u', 'app:*', '-s', session];
+    case 'start':
+      return ['start', session];
+    case 'stop':
+      return ['stop', session];
+    case 'destroy':
+      return ['destroy', session];
   }
 }
 
@@ -32,7 +40,11 @@ function argsFor(command: Command, session: string, outDir: string): string[] {
  * Runs the five steps on sessions s0, s1, …: `warmup` untimed sessions, then `runs` timed ones;
  * returns each step's median wall time in ms.
  */
-async function timeSessions(runs: number, warmup: number, step: (command: Command, session: string) => unknown): Promise<Medians> {
+async function timeSessions(
+  runs: number,
+  warmup: number,
+  step: (command: Command, session: string) => unknown,
+): Promise<Medians> {
   const times: Record<Command, number[]> = { create: [], enable_event: [], start: [], stop: [], destroy: [] };
   for (let i = 0; i < warmup + runs; i++) {
     for (const c of COMMANDS) {
@@ -45,7 +57,13 @@ async function timeSessions(runs: number, warmup: number, step: (command: Comman
 }
 
 function medians(times: Record<Command, number[]>): Medians {
-  return { create: median(times.create), enable_event: median(times.enable_event), start: median(times.start), stop: median(times.stop), destroy: median(times.destroy) };
+  return {
+    create: median(times.create),
+    enable_event: median(times.enable_event),
+    start: median(times.start),
+    stop: median(times.stop),
+    destroy: median(times.destroy),
+  };
 }
 
 /**
@@ -76,11 +94,16 @@ async function libraryCalls(runDir: string, outDir: string): Promise<Medians> {
   try {
     return await timeSessions(LIB_RUNS, LIB_WARMUP, (c, name) => {
       switch (c) {
-        case 'create': return client.createSession({ name, output: { path: path.join(outDir, name) } });
-        case 'enable_event': return client.enableEvent({ session: name, domain: 1 /* USERSPACE */, names: ['app:*'] });
-        case 'start': return client.start(name);
-        case 'stop': return client.stop(name);
-        case 'destroy': return client.destroySession({ name, all: false });
+        case 'create':
+          return client.createSession({ name, output: { path: path.join(outDir, name) } });
+        case 'enable_event':
+          return client.enableEvent({ session: name, domain: 1 /* USERSPACE */, names: ['app:*'] });
+        case 'start':
+          return client.start(name);
+        case 'stop':
+          return client.stop(name);
+        case 'destroy':
+          return client.destroySession({ name, all: false });
       }
     });
   } finally {
@@ -112,7 +135,9 @@ export async function run(): Promise<void> {
 
     const node = nodeStartup();
     const cliOut = path.join(tmp, 't');
-    const cli = await timeSessions(CLI_RUNS, CLI_WARMUP, (c, s) => runProcess(NODE, [CLI, ...argsFor(c, s, cliOut)], { env }));
+    const cli = await timeSessions(CLI_RUNS, CLI_WARMUP, (c, s) =>
+      runProcess(NODE, [CLI, ...argsFor(c, s, cliOut)], { env }),
+    );
     const over = cliOverNode(env, path.join(tmp, 'paired'));
     metric('control.node_startup.ms', node, 'ms');
     for (const c of COMMANDS) {

@@ -30,7 +30,12 @@ export function timeProcess(command: string, args: string[], options: SpawnSyncO
 }
 
 /** One metric line, as DESIGN.md fixes it: `metric.name VALUE UNIT`; `digits` after the point (ms and x: 2, else 1). */
-export function metric(name: string, value: number, unit: string, digits = unit === 'ms' || unit === 'x' ? 2 : 1): void {
+export function metric(
+  name: string,
+  value: number,
+  unit: string,
+  digits = unit === 'ms' || unit === 'x' ? 2 : 1,
+): void {
   process.stdout.write(`${name} ${value.toFixed(digits)} ${unit}\n`);
 }
 

@@ -89,7 +89,8 @@ function measure(name: string, runs: number, n: number, expected: number, loop: 
     const start = process.hrtime.bigint();
     const emitted = loop(n);
     const ns = Number(process.hrtime.bigint() - start) / n;
-    if (emitted !== expected) throw new Error(`${name}: ${emitted} events emitted, ${expected} expected (did the event change state?)`);
+    if (emitted !== expected)
+      throw new Error(`${name}: ${emitted} events emitted, ${expected} expected (did the event change state?)`);
     if (r >= 0) times.push(ns.toFixed(3));
   }
   process.stdout.write(`result ${name} ${times.join(',')}\n`);

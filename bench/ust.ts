@@ -85,14 +85,18 @@ interface LttngResults {
 
 function lttngMissing(): string | undefined {
   if (!hasCommand('lttng') || !hasCommand('lttng-sessiond')) return 'lttng-tools is not installed';
-  if (spawnSync('dpkg', ['-s', 'liblttng-ust-dev'], { stdio: 'ignore' }).status !== 0) return 'liblttng-ust-dev is not installed';
+  if (spawnSync('dpkg', ['-s', 'liblttng-ust-dev'], { stdio: 'ignore' }).status !== 0)
+    return 'liblttng-ust-dev is not installed';
   if (!hasCommand('gcc')) return 'gcc is not installed';
   return undefined;
 }
 
 /** Median ns per event of the C program's timed runs. */
 function runTracepoints(program: string, env: NodeJS.ProcessEnv): number {
-  const r = spawnSync(program, [String(EVENTS), String(LTTNG_RUNS)], { env: { ...env, LTTNG_UST_REGISTER_TIMEOUT: '5000' }, encoding: 'utf8' });
+  const r = spawnSync(program, [String(EVENTS), String(LTTNG_RUNS)], {
+    env: { ...env, LTTNG_UST_REGISTER_TIMEOUT: '5000' },
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`${program}: exited ${r.status ?? r.signal}: ${r.stderr}`);
   return median(r.stdout.trim().split('\n').map(Number));
 }
@@ -136,12 +140,16 @@ export async function run(): Promise<void> {
   fs.chmodSync(tmp, 0o755);
   const lttngPidFile = path.join(tmp, 'lttng-sessiond.pid');
   try {
-    process.stdout.write(`# ust: ${RUNS} runs of ${EVENTS / 1e6}M events each after a warm-up run (pino ${PINO_EVENTS / 1e6}M, lttng ${LTTNG_RUNS} runs), medians\n`);
+    process.stdout.write(
+      `# ust: ${RUNS} runs of ${EVENTS / 1e6}M events each after a warm-up run (pino ${PINO_EVENTS / 1e6}M, lttng ${LTTNG_RUNS} runs), medians\n`,
+    );
     const node = await nodeLoops(tmp);
     // Every event emitted is read back or counted as discarded; anything else means another
     // consumer took packets (or events were lost), and the figures would not be comparable.
     if (node.reader.events + node.reader.discarded !== node.emitted) {
-      throw new Error(`ust: ${node.emitted} events emitted, but ${node.reader.events} read and ${node.reader.discarded} discarded`);
+      throw new Error(
+        `ust: ${node.emitted} events emitted, but ${node.reader.events} read and ${node.reader.discarded} discarded`,
+      );
     }
     const ours = node.medians.enabled;
     metric('ust.disabled.ns_per_event', node.medians.disabled, 'ns', 2);

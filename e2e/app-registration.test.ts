@@ -34,7 +34,9 @@ describe('e2e: app registration on apps.sock', function () {
   });
 
   const startApp = async (claims = '') => {
-    const child = spawn(process.execPath, ['-e', appScript(path.join(t.runDir, 'apps.sock'), claims)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', appScript(path.join(t.runDir, 'apps.sock'), claims)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((r) => child.stdout.once('data', (d) => r(String(d).trim())));
     return { child, line };
   };
@@ -44,7 +46,22 @@ describe('e2e: app registration on apps.sock', function () {
     expect(line).to.match(/^registered \d+$/);
     const { apps } = t.json(['list', '-u']);
     expect(apps).to.deep.equal([
-      { pid: child.pid, uid: process.getuid!(), procname: 'shop', threadId: 0, events: [{ name: 'shop:checkout', loglevel: 6, fields: [{ name: 'amount', type: 'double' }, { name: 'sku', type: 'string' }] }] },
+      {
+        pid: child.pid,
+        uid: process.getuid!(),
+        procname: 'shop',
+        threadId: 0,
+        events: [
+          {
+            name: 'shop:checkout',
+            loglevel: 6,
+            fields: [
+              { name: 'amount', type: 'double' },
+              { name: 'sku', type: 'string' },
+            ],
+          },
+        ],
+      },
     ]);
     expect(t.ok(['list', '-u'])).to.equal(
       `UST events:\n-------------\n\nPID: ${child.pid} - Name: shop\n      shop:checkout (loglevel: TRACE_INFO) (type: tracepoint)\n        field: amount (double)\n        field: sku (string)\n`,
@@ -57,7 +74,9 @@ describe('e2e: app registration on apps.sock', function () {
 
   it('refuses an app that claims another pid or uid than its socket shows', async () => {
     const { child, line } = await startApp('pid: 1');
-    expect(line).to.match(/^refused 30 registration claims pid 1 uid \d+ gid \d+, but the socket belongs to pid \d+ uid \d+ gid \d+$/);
+    expect(line).to.match(
+      /^refused 30 registration claims pid 1 uid \d+ gid \d+, but the socket belongs to pid \d+ uid \d+ gid \d+$/,
+    );
     expect(t.json(['list', '-u']).apps).to.deep.equal([]);
     child.kill('SIGKILL');
   });

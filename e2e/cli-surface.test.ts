@@ -2,7 +2,26 @@ import { expect } from 'chai';
 import * as path from 'node:path';
 import { TestEnv } from './harness';
 
-const COMMANDS = ['create', 'destroy', 'list', 'status', 'enable-channel', 'disable-channel', 'enable-event', 'disable-event', 'add-context', 'start', 'stop', 'track', 'untrack', 'save', 'load', 'set-session', 'version', 'view'];
+const COMMANDS = [
+  'create',
+  'destroy',
+  'list',
+  'status',
+  'enable-channel',
+  'disable-channel',
+  'enable-event',
+  'disable-event',
+  'add-context',
+  'start',
+  'stop',
+  'track',
+  'untrack',
+  'save',
+  'load',
+  'set-session',
+  'version',
+  'view',
+];
 // view --json prints one JSON object per event, a line each (e2e/view.test.ts), not one document.
 const ONE_DOCUMENT = COMMANDS.filter((c) => c !== 'view');
 

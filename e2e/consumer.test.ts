@@ -20,7 +20,11 @@ interface Babeltrace {
 function babeltrace(dir: string, grep?: string): Babeltrace {
   const errFile = `${dir}.bt-stderr`;
   const filter = grep ? `grep -c -- "$3"` : 'wc -l';
-  const r = spawnSync('bash', ['-c', `babeltrace2 "$1" 2>"$2" | ${filter}; exit \${PIPESTATUS[0]}`, 'bash', dir, errFile, grep ?? ''], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(
+    'bash',
+    ['-c', `babeltrace2 "$1" 2>"$2" | ${filter}; exit \${PIPESTATUS[0]}`, 'bash', dir, errFile, grep ?? ''],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
   const stderr = fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : '';
   fs.rmSync(errFile, { force: true });
   const discarded = [...stderr.matchAll(/discarded (\d+) events?/gi)].reduce((n, m) => n + Number(m[1]), 0);
@@ -29,7 +33,9 @@ function babeltrace(dir: string, grep?: string): Babeltrace {
 
 /** The "Channel NAME (user space): N events recorded, M discarded" line of stop's summary. */
 function summary(stdout: string, channel: string): { recorded: number; discarded: number } {
-  const m = new RegExp(`Channel ${channel} \\(user space\\): ([0-9,]+) events recorded, ([0-9,]+) discarded`).exec(stdout);
+  const m = new RegExp(`Channel ${channel} \\(user space\\): ([0-9,]+) events recorded, ([0-9,]+) discarded`).exec(
+    stdout,
+  );
   if (!m) throw new Error(`no summary of channel ${channel} in: ${stdout}`);
   return { recorded: Number(m[1].replace(/,/g, '')), discarded: Number(m[2].replace(/,/g, '')) };
 }
@@ -47,7 +53,9 @@ function startApp(env: NodeJS.ProcessEnv, job: AppJob): { child: ChildProcess; l
 }
 
 function consumerPid(t: TestEnv): number | undefined {
-  const r = spawnSync('pgrep', ['-f', `consumerd.*--socket ${path.join(t.runDir, 'consumerd-ust.sock')}`], { encoding: 'utf8' });
+  const r = spawnSync('pgrep', ['-f', `consumerd.*--socket ${path.join(t.runDir, 'consumerd-ust.sock')}`], {
+    encoding: 'utf8',
+  });
   const pids = r.stdout.trim().split('\n').filter(Boolean).map(Number);
   return pids[0];
 }
@@ -69,7 +77,9 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     t.ok(['enable-event', '-u', '-c', 'big', 'e2e:load']);
     t.ok(['add-context', '-u', '-c', 'big', '-t', 'vpid', '-t', 'procname']);
     t.ok(['start']);
-    const apps = await Promise.all([1, 2, 3, 4].map((app) => runApp(t.env, { app, threads: 2, events: 125000, waitEnabledMs: 15000 })));
+    const apps = await Promise.all(
+      [1, 2, 3, 4].map((app) => runApp(t.env, { app, threads: 2, events: 125000, waitEnabledMs: 15000 })),
+    );
     for (const a of apps) expect(a.code, a.stderr).to.equal(0);
     const stopped = t.ok(['stop']);
     expect(summary(stopped, 'big')).to.deep.equal({ recorded: 1_000_000, discarded: 0 });
@@ -81,7 +91,9 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     expect(bt.stderr).to.equal('');
     expect(bt.events).to.equal(1_000_000);
     // The last event of every writer, with its fields as babeltrace2 prints them.
-    for (const app of [1, 2, 3, 4]) for (const thread of [1, 2]) expect(babeltrace(out, `seq = 124999, half = 62499.5, text = "a${app}t${thread}#124999"`).events).to.equal(1);
+    for (const app of [1, 2, 3, 4])
+      for (const thread of [1, 2])
+        expect(babeltrace(out, `seq = 124999, half = 62499.5, text = "a${app}t${thread}#124999"`).events).to.equal(1);
     t.ok(['destroy', 'big']);
   });
 
@@ -91,7 +103,9 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     t.ok(['enable-channel', '-u', 'tiny', '--subbuf-size', '4096', '--num-subbuf', '2', '--buffers-pid']);
     t.ok(['enable-event', '-u', '-c', 'tiny', 'e2e:load']);
     t.ok(['start']);
-    const apps = await Promise.all([1, 2, 3, 4].map((app) => runApp(t.env, { app, threads: 2, events: 125000, waitEnabledMs: 15000 })));
+    const apps = await Promise.all(
+      [1, 2, 3, 4].map((app) => runApp(t.env, { app, threads: 2, events: 125000, waitEnabledMs: 15000 })),
+    );
     for (const a of apps) expect(a.code, a.stderr).to.equal(0);
     const s = summary(t.ok(['stop']), 'tiny');
     expect(s.discarded).to.be.greaterThan(0);
@@ -106,7 +120,17 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
   it('overwrite mode keeps the newest events', async () => {
     const out = path.join(t.root, 'ring');
     t.ok(['create', 'ring', '-o', out]);
-    t.ok(['enable-channel', '-u', 'ring', '--overwrite', '--subbuf-size', '4096', '--num-subbuf', '4', '--buffers-pid']);
+    t.ok([
+      'enable-channel',
+      '-u',
+      'ring',
+      '--overwrite',
+      '--subbuf-size',
+      '4096',
+      '--num-subbuf',
+      '4',
+      '--buffers-pid',
+    ]);
     t.ok(['enable-event', '-u', '-c', 'ring', 'e2e:load']);
     t.ok(['start']);
     // While the consumer drains, an overwrite ring loses only what the writer laps; the last event is always kept.
@@ -190,7 +214,19 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     const out = path.join(t.root, 'rot');
     t.ok(['create', 'rot', '-o', out]);
     // The ring holds the whole run (no loss whatever the consumer's pace); the files hold less.
-    t.ok(['enable-channel', '-u', 'r', '--subbuf-size', '65536', '--num-subbuf', '16', '--tracefile-size', '262144', '--tracefile-count', '3']);
+    t.ok([
+      'enable-channel',
+      '-u',
+      'r',
+      '--subbuf-size',
+      '65536',
+      '--num-subbuf',
+      '16',
+      '--tracefile-size',
+      '262144',
+      '--tracefile-count',
+      '3',
+    ]);
     t.ok(['enable-event', '-u', '-c', 'r', 'e2e:load']);
     t.ok(['start']);
     const a = await runApp(t.env, { app: 1, threads: 0, events: 20000, waitEnabledMs: 15000 });
@@ -229,10 +265,17 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
     const bt = babeltrace(out);
     expect(bt.code, bt.stderr).to.equal(0);
     expect(bt.events).to.equal(27);
-    expect(babeltrace(out, 'shop_http:request: .* method = "GET", path = "/nope", status = ( "NOT_FOUND" : container = 404 )').events).to.equal(2);
+    expect(
+      babeltrace(
+        out,
+        'shop_http:request: .* method = "GET", path = "/nope", status = ( "NOT_FOUND" : container = 404 )',
+      ).events,
+    ).to.equal(2);
     // The session is gone; the command's exit code is record's.
     expect(t.json(['list'])).to.deep.equal({ sessions: [] });
-    expect(t.cli(['record', '-o', path.join(t.root, 'rec2'), '--', process.execPath, '-e', 'process.exit(3)']).code).to.equal(3);
+    expect(
+      t.cli(['record', '-o', path.join(t.root, 'rec2'), '--', process.execPath, '-e', 'process.exit(3)']).code,
+    ).to.equal(3);
     const none = t.cli(['record']);
     expect(none.code).to.equal(2);
     expect(none.stderr).to.include('give the command to trace after --');
@@ -250,7 +293,10 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
       t.ok(['enable-event', '-u', '-c', 'ty', 'types:*,user_events:*']);
       t.ok(['add-context', '-u', '-c', 'ty', '-t', 'vpid', '-t', 'vtid', '-t', 'vuid', '-t', 'vgid', '-t', 'procname']);
       t.ok(['start']);
-      const app = spawnSync(process.execPath, [path.join(__dirname, 'types-app.js'), '3'], { env: t.env, encoding: 'utf8' });
+      const app = spawnSync(process.execPath, [path.join(__dirname, 'types-app.js'), '3'], {
+        env: t.env,
+        encoding: 'utf8',
+      });
       expect(app.status, app.stderr).to.equal(0);
       expect(summary(t.ok(['stop']), 'ty')).to.deep.equal({ recorded: 19, discarded: 0 });
       const bt = spawnSync('babeltrace2', ['--fields=all', '--names=all', out], { encoding: 'utf8' });
@@ -270,12 +316,18 @@ describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', fu
       }
       // Defined after the trace began (its metadata grew mid-session): babeltrace2 still reads it.
       expected.push('TRACE_ERR (3) user_events:late { n = 3, tag = "last" }');
-      const got = bt.stdout.trim().split('\n').map((line) => {
-        const m = /loglevel = ([A-Z_]+ \(\d+\)), name = ([^,]+), stream\.packet\.context = \{ cpu_id = \d+ \}, stream\.event\.context = \{ (.*) \}, event\.fields = (\{.*\})$/.exec(line);
-        if (!m) throw new Error(`unexpected babeltrace2 line: ${line}`);
-        expect(m[3]).to.equal(ctx);
-        return `${m[1]} ${m[2]} ${m[4]}`;
-      });
+      const got = bt.stdout
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const m =
+            /loglevel = ([A-Z_]+ \(\d+\)), name = ([^,]+), stream\.packet\.context = \{ cpu_id = \d+ \}, stream\.event\.context = \{ (.*) \}, event\.fields = (\{.*\})$/.exec(
+              line,
+            );
+          if (!m) throw new Error(`unexpected babeltrace2 line: ${line}`);
+          expect(m[3]).to.equal(ctx);
+          return `${m[1]} ${m[2]} ${m[4]}`;
+        });
       expect(got).to.deep.equal(expected);
       // The trace's environment says who wrote it and how.
       expect(bt.stdout).to.include('trace:domain = ust');

@@ -18,7 +18,10 @@ function prng(seed: number): () => number {
 const clientTemplates: tstrace.client.Request.$Properties[] = [
   { id: 1, createSession: { name: 'fz', output: { path: '/tmp/fz' } } },
   { id: 2, enableChannel: { session: 'fz', domain: 1, name: 'c', subbufSize: 8192, numSubbuf: 4 } },
-  { id: 3, enableEvent: { session: 'fz', domain: 1, names: ['a:*'], filter: 'x > 1 && y == "a*"', exclusions: ['a:b'] } },
+  {
+    id: 3,
+    enableEvent: { session: 'fz', domain: 1, names: ['a:*'], filter: 'x > 1 && y == "a*"', exclusions: ['a:b'] },
+  },
   { id: 4, addContext: { session: 'fz', domain: 1, types: ['vpid'] } },
   { id: 5, track: { session: 'fz', domain: 1, pids: [12, 34] } },
   { id: 6, startTracing: { session: 'fz' } },
@@ -29,7 +32,16 @@ const clientTemplates: tstrace.client.Request.$Properties[] = [
   { id: 11, disableEvent: { session: 'fz', domain: 1, channel: 'c', names: ['a:*'] } },
 ];
 const appTemplates: tstrace.app.Request.$Properties[] = [
-  { id: 1, registerApp: { pid: 1, uid: 0, gid: 0, procname: 'fz', events: [{ provider: 'p', name: 'e', loglevel: 6, fields: [{ name: 'x', type: 's64' }] }] } },
+  {
+    id: 1,
+    registerApp: {
+      pid: 1,
+      uid: 0,
+      gid: 0,
+      procname: 'fz',
+      events: [{ provider: 'p', name: 'e', loglevel: 6, fields: [{ name: 'x', type: 's64' }] }],
+    },
+  },
   { id: 2, registerEvents: { events: [{ provider: 'p', name: 'f', loglevel: 3 }] } },
 ];
 
@@ -61,7 +73,14 @@ function fuzzFrame(rand: () => number, valid: Uint8Array[]): Buffer {
 function hello(link: string, rand: () => number): Buffer {
   const r = rand();
   const major = r < 0.9 ? PROTOCOL_MAJOR : Math.floor(rand() * 5);
-  return encodeFrame(tstrace.common.Hello.encode({ protocolMajor: major, protocolMinor: 0, link: r < 0.95 ? link : 'other', peer: 'fuzz' }).finish());
+  return encodeFrame(
+    tstrace.common.Hello.encode({
+      protocolMajor: major,
+      protocolMinor: 0,
+      link: r < 0.95 ? link : 'other',
+      peer: 'fuzz',
+    }).finish(),
+  );
 }
 
 /** Opens a connection, sends its frames, and closes it once answered or after a short wait. */
@@ -99,8 +118,16 @@ describe('e2e: fuzzing the session daemon', function () {
     const seed = 20261122;
     const rand = prng(seed);
     const sockets = [
-      { path: path.join(t.runDir, 'client.sock'), link: 'client', valid: clientTemplates.map((m) => tstrace.client.Request.encode(m).finish()) },
-      { path: path.join(t.runDir, 'apps.sock'), link: 'app', valid: appTemplates.map((m) => tstrace.app.Request.encode(m).finish()) },
+      {
+        path: path.join(t.runDir, 'client.sock'),
+        link: 'client',
+        valid: clientTemplates.map((m) => tstrace.client.Request.encode(m).finish()),
+      },
+      {
+        path: path.join(t.runDir, 'apps.sock'),
+        link: 'app',
+        valid: appTemplates.map((m) => tstrace.app.Request.encode(m).finish()),
+      },
     ];
     const perConnection = 20;
     const total = 10000;
@@ -125,7 +152,9 @@ describe('e2e: fuzzing the session daemon', function () {
     expect(keep.name).to.equal('keep');
     expect(keep.output.path).to.equal(path.join(t.root, 'keep'));
     t.ok(['enable-event', '-u', 'after:*', '-s', 'keep']);
-    expect(t.json(['list', 'keep']).config.channels[0].events.map((e: { name: string }) => e.name)).to.deep.equal(['after:*']);
+    expect(t.json(['list', 'keep']).config.channels[0].events.map((e: { name: string }) => e.name)).to.deep.equal([
+      'after:*',
+    ]);
     t.ok(['destroy', 'keep']);
     expect(t.json(['list']).sessions.map((s: { config: { name: string } }) => s.config.name)).to.not.include('keep');
     expect(t.daemonPid()).to.equal(pid);

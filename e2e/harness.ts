@@ -36,7 +36,11 @@ export class TestEnv {
 
   /** Runs `tstrace ARGS` as a separate process. */
   cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): CliResult {
-    const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], { env: { ...this.env, ...extraEnv }, encoding: 'utf8', timeout: 20000 });
+    const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], {
+      env: { ...this.env, ...extraEnv },
+      encoding: 'utf8',
+      timeout: 20000,
+    });
     if (r.error) throw r.error;
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
@@ -116,8 +120,14 @@ export function settings(session: any): any {
 }
 
 /** Runs the e2e app (ust-app.ts) as its own process; resolves with its exit code and output. */
-export function runApp(env: NodeJS.ProcessEnv, job: import('./ust-app').AppJob): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'ust-app.js'), JSON.stringify(job)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runApp(
+  env: NodeJS.ProcessEnv,
+  job: import('./ust-app').AppJob,
+): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'ust-app.js'), JSON.stringify(job)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

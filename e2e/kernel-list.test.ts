@@ -25,6 +25,8 @@ describe('e2e: listing the kernel events', function () {
     const text = t.ok(['list', '-k']);
     expect(text.startsWith('Kernel events:\n-------------\n')).to.equal(true);
     expect(text).to.include('      sched_switch (type: tracepoint)\n');
-    expect(t.cli(['list', '-u', '--syscall']).stderr).to.equal("Error: --syscall lists the kernel's system calls: use it as list -k --syscall\n");
+    expect(t.cli(['list', '-u', '--syscall']).stderr).to.equal(
+      "Error: --syscall lists the kernel's system calls: use it as list -k --syscall\n",
+    );
   });
 });

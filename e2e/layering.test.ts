@@ -21,7 +21,9 @@ describe('repository layering', () => {
         if (!fs.existsSync(base)) continue;
         for (const file of sources(base)) {
           const text = fs.readFileSync(file, 'utf8');
-          for (const app of apps) if (text.includes(`@tstrace/${app}`) || text.includes(`apps/${app}`)) offenders.push(`${path.relative(ROOT, file)} imports ${app}`);
+          for (const app of apps)
+            if (text.includes(`@tstrace/${app}`) || text.includes(`apps/${app}`))
+              offenders.push(`${path.relative(ROOT, file)} imports ${app}`);
         }
       }
     }

@@ -23,8 +23,16 @@ describe('e2e: a second user and the tracing group', function () {
 
   /** Runs tstrace as the test user, with their own home and the global run dir of this test. */
   const asUser = (args: string[]) => {
-    const env = [`HOME=${userHome}`, `TSTRACE_HOME=${userHome}`, `TSTRACE_RUNDIR=${t.runDir}`, `PATH=${process.env.PATH}`];
-    const r = spawnSync('runuser', ['-u', user, '--', 'env', '-i', ...env, process.execPath, ...args], { encoding: 'utf8', timeout: 20000 });
+    const env = [
+      `HOME=${userHome}`,
+      `TSTRACE_HOME=${userHome}`,
+      `TSTRACE_RUNDIR=${t.runDir}`,
+      `PATH=${process.env.PATH}`,
+    ];
+    const r = spawnSync('runuser', ['-u', user, '--', 'env', '-i', ...env, process.execPath, ...args], {
+      encoding: 'utf8',
+      timeout: 20000,
+    });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
   const userCli = (args: string[]) => asUser([CLI, ...args]);
@@ -46,7 +54,10 @@ describe('e2e: a second user and the tracing group', function () {
     uid = Number(sh('id', ['-u', user]).trim());
     fs.mkdirSync(userHome, { mode: 0o755 });
     fs.chownSync(userHome, uid, uid);
-    if (asUser(['-e', `require(${JSON.stringify(CLI)})`]).code !== 0 && spawnSync('runuser', ['-u', user, '--', 'test', '-r', CLI]).status !== 0) {
+    if (
+      asUser(['-e', `require(${JSON.stringify(CLI)})`]).code !== 0 &&
+      spawnSync('runuser', ['-u', user, '--', 'test', '-r', CLI]).status !== 0
+    ) {
       console.log(`    (skipped: user ${user} cannot read ${CLI}; the checkout must be readable by other users)`);
       this.skip();
     }
@@ -70,12 +81,17 @@ describe('e2e: a second user and the tracing group', function () {
     const socket = path.join(t.runDir, 'client.sock');
     expect(fs.statSync(socket).mode & 0o777).to.equal(0o660);
     expect(fs.statSync(socket).gid).to.equal(Number(sh('getent', ['group', 'tracing']).split(':')[2]));
-    const probe = asUser(['-e', `require('net').connect(${JSON.stringify(socket)}).on('error', (e) => { console.log(e.code); process.exit(0); }).on('connect', () => { console.log('CONNECTED'); process.exit(0); })`]);
+    const probe = asUser([
+      '-e',
+      `require('net').connect(${JSON.stringify(socket)}).on('error', (e) => { console.log(e.code); process.exit(0); }).on('connect', () => { console.log('CONNECTED'); process.exit(0); })`,
+    ]);
     expect(probe.stdout.trim()).to.equal('EACCES');
     // The CLI talks to the user's own daemon, of which none runs yet.
     const r = userCli(['list', '--no-sessiond']);
     expect(r.code).to.equal(3);
-    expect(r.stderr).to.equal(`Error: no session daemon is running for ${userHome}/.tstrace (ENOENT on ${userHome}/.tstrace/client.sock), and --no-sessiond forbids starting one\n`);
+    expect(r.stderr).to.equal(
+      `Error: no session daemon is running for ${userHome}/.tstrace (ENOENT on ${userHome}/.tstrace/client.sock), and --no-sessiond forbids starting one\n`,
+    );
     expect(r.stdout).to.not.include('rootsess');
   });
 
@@ -94,7 +110,9 @@ describe('e2e: a second user and the tracing group', function () {
     // Kernel tracing needs the root daemon.
     const k = userCli(['enable-channel', '-k', 'k0']);
     expect(k.code).to.equal(1);
-    expect(k.stderr).to.equal('Error: kernel tracing needs the root session daemon (run tstrace as root or as a member of the tracing group)\n');
+    expect(k.stderr).to.equal(
+      'Error: kernel tracing needs the root session daemon (run tstrace as root or as a member of the tracing group)\n',
+    );
   });
 
   it("in the tracing group, uses the global daemon but sees and touches none of root's sessions", () => {
@@ -103,7 +121,13 @@ describe('e2e: a second user and the tracing group', function () {
     const listed = userCli(['list', '--json']);
     expect(listed.code, listed.stderr).to.equal(0);
     expect(JSON.parse(listed.stdout)).to.deep.equal({ sessions: [] });
-    for (const args of [['destroy', 'rootsess'], ['start', 'rootsess'], ['enable-event', '-u', 'x', '-s', 'rootsess'], ['list', 'rootsess'], ['track', '-u', '--pid', '1', '-s', 'rootsess']]) {
+    for (const args of [
+      ['destroy', 'rootsess'],
+      ['start', 'rootsess'],
+      ['enable-event', '-u', 'x', '-s', 'rootsess'],
+      ['list', 'rootsess'],
+      ['track', '-u', '--pid', '1', '-s', 'rootsess'],
+    ]) {
       const r = userCli(args);
       expect(r.code, args.join(' ')).to.equal(1);
       expect(r.stderr, args.join(' ')).to.equal('Error: session "rootsess" not found\n');

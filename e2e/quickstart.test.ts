@@ -44,13 +44,41 @@ describe('e2e: the quick-start sequence', function () {
     expect(status()).to.deep.equal(expected);
 
     // enable-channel with options
-    expect(t.ok(['enable-channel', '-u', '--subbuf-size', '64k', '--num-subbuf', '8', '--overwrite', '--switch-timer', '100ms', '--read-timer', '200000', '--tracefile-size', '1M', '--tracefile-count', '4', 'chan'])).to.equal(
-      'UST channel chan enabled for session demo\n',
-    );
+    expect(
+      t.ok([
+        'enable-channel',
+        '-u',
+        '--subbuf-size',
+        '64k',
+        '--num-subbuf',
+        '8',
+        '--overwrite',
+        '--switch-timer',
+        '100ms',
+        '--read-timer',
+        '200000',
+        '--tracefile-size',
+        '1M',
+        '--tracefile-count',
+        '4',
+        'chan',
+      ]),
+    ).to.equal('UST channel chan enabled for session demo\n');
     const channel: any = {
-      name: 'chan', domain: 'USERSPACE', enabled: true, subbufSize: 65536, numSubbuf: 8, overwrite: true,
-      switchTimerUs: 100000, readTimerUs: 200000, monitorTimerUs: 1000000, tracefileSize: 1048576, tracefileCount: 4,
-      buffers: 'PER_UID', events: [], contexts: [],
+      name: 'chan',
+      domain: 'USERSPACE',
+      enabled: true,
+      subbufSize: 65536,
+      numSubbuf: 8,
+      overwrite: true,
+      switchTimerUs: 100000,
+      readTimerUs: 200000,
+      monitorTimerUs: 1000000,
+      tracefileSize: 1048576,
+      tracefileCount: 4,
+      buffers: 'PER_UID',
+      events: [],
+      contexts: [],
     };
     expected.channels = [channel];
     expect(config()).to.deep.equal(expected);
@@ -58,20 +86,45 @@ describe('e2e: the quick-start sequence', function () {
 
     // enable-event -u with a wildcard, a filter, a log level and an exclusion
     const filter = 'x > 10 && msg == "a*"';
-    expect(t.ok(['enable-event', '-u', 'app:*', '-c', 'chan', '--filter', filter, '--loglevel', 'TRACE_INFO', '-x', 'app:noisy'])).to.equal(
-      `UST event app:* created in channel chan\nFilter '${filter}' successfully set\n`,
-    );
+    expect(
+      t.ok([
+        'enable-event',
+        '-u',
+        'app:*',
+        '-c',
+        'chan',
+        '--filter',
+        filter,
+        '--loglevel',
+        'TRACE_INFO',
+        '-x',
+        'app:noisy',
+      ]),
+    ).to.equal(`UST event app:* created in channel chan\nFilter '${filter}' successfully set\n`);
     const got = config();
     const rule = got.channels[0].events[0];
     const ast = JSON.parse(rule.filterAst);
     expect(ast.type).to.equal('binary');
     expect(ast.op).to.equal('&&');
-    channel.events = [{ name: 'app:*', enabled: true, type: 'TRACEPOINT', loglevelType: 'LOGLEVEL_RANGE', loglevel: 6, filter, filterAst: rule.filterAst, exclusions: ['app:noisy'] }];
+    channel.events = [
+      {
+        name: 'app:*',
+        enabled: true,
+        type: 'TRACEPOINT',
+        loglevelType: 'LOGLEVEL_RANGE',
+        loglevel: 6,
+        filter,
+        filterAst: rule.filterAst,
+        exclusions: ['app:noisy'],
+      },
+    ];
     expect(got).to.deep.equal(expected);
     expect(status()).to.deep.equal(expected);
 
     // add-context
-    expect(t.ok(['add-context', '-u', '-t', 'vpid', '-t', 'procname'])).to.equal('UST context vpid added to all channels\nUST context procname added to all channels\n');
+    expect(t.ok(['add-context', '-u', '-t', 'vpid', '-t', 'procname'])).to.equal(
+      'UST context vpid added to all channels\nUST context procname added to all channels\n',
+    );
     channel.contexts = ['vpid', 'procname'];
     expect(config()).to.deep.equal(expected);
 
@@ -88,7 +141,9 @@ describe('e2e: the quick-start sequence', function () {
     const statusText = t.ok(['status']);
     expect(statusText).to.match(/^Recording session demo: \[active\]\n/);
     expect(statusText).to.include('- chan: [enabled]');
-    expect(statusText).to.include(`app:* (loglevel: TRACE_INFO (or more severe)) (type: tracepoint) [enabled] [filter: ${filter}] [exclusions: app:noisy]`);
+    expect(statusText).to.include(
+      `app:* (loglevel: TRACE_INFO (or more severe)) (type: tracepoint) [enabled] [filter: ${filter}] [exclusions: app:noisy]`,
+    );
     expect(statusText).to.include('PID: 1234, 5678');
     expect(statusText).to.include('Contexts: vpid, procname');
 
@@ -111,8 +166,14 @@ describe('e2e: the quick-start sequence', function () {
 
     // list, then destroy --all
     t.ok(['create', 'second', '-o', path.join(t.root, 'second')]);
-    expect(sessions().map((s) => s.config.name).sort()).to.deep.equal(['demo', 'second']);
-    expect(t.ok(['list'])).to.match(/Available tracing sessions:\n {2}1\) demo \(.*\) \[inactive\]\n {2}2\) second \(.*\) \[inactive\] \(current\)\n/);
+    expect(
+      sessions()
+        .map((s) => s.config.name)
+        .sort(),
+    ).to.deep.equal(['demo', 'second']);
+    expect(t.ok(['list'])).to.match(
+      /Available tracing sessions:\n {2}1\) demo \(.*\) \[inactive\]\n {2}2\) second \(.*\) \[inactive\] \(current\)\n/,
+    );
     expect(t.json(['destroy', '--all'])).to.deep.equal({ destroyed: ['demo', 'second'] });
     expect(sessions()).to.deep.equal([]);
   });

@@ -14,7 +14,8 @@ describe('e2e: session daemon lifecycle', function () {
     await t.cleanup();
   });
 
-  const startDaemon = (...args: string[]) => spawnSync(process.execPath, [SESSIOND, ...args], { env: t.env, encoding: 'utf8', timeout: 10000 });
+  const startDaemon = (...args: string[]) =>
+    spawnSync(process.execPath, [SESSIOND, ...args], { env: t.env, encoding: 'utf8', timeout: 10000 });
 
   it('after kill -9, `tstrace list` works with no manual clean-up', async () => {
     t.ok(['create', 'before']);
@@ -38,10 +39,14 @@ describe('e2e: session daemon lifecycle', function () {
     const pid = t.daemonPid();
     const second = startDaemon();
     expect(second.status).to.equal(1);
-    expect(second.stderr).to.equal(`tstrace-sessiond: a session daemon is already running in ${t.runDir} (pid ${pid})\n`);
+    expect(second.stderr).to.equal(
+      `tstrace-sessiond: a session daemon is already running in ${t.runDir} (pid ${pid})\n`,
+    );
     const daemonized = startDaemon('-d');
     expect(daemonized.status).to.equal(1);
-    expect(daemonized.stderr).to.equal(`tstrace-sessiond: a session daemon is already running in ${t.runDir} (pid ${pid})\n`);
+    expect(daemonized.stderr).to.equal(
+      `tstrace-sessiond: a session daemon is already running in ${t.runDir} (pid ${pid})\n`,
+    );
     expect(t.daemonPid()).to.equal(pid);
     expect(t.cli(['list']).code).to.equal(0);
   });
@@ -49,7 +54,11 @@ describe('e2e: session daemon lifecycle', function () {
   it('shuts down cleanly on SIGTERM and SIGINT, leaving files on disk alone', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       // -b keeps the daemon's standard streams: give it none of ours to hold open.
-      const started = spawnSync(process.execPath, [SESSIOND, '-b', '--pidfile', path.join(t.root, 'custom.pid')], { env: t.env, stdio: 'ignore', timeout: 10000 });
+      const started = spawnSync(process.execPath, [SESSIOND, '-b', '--pidfile', path.join(t.root, 'custom.pid')], {
+        env: t.env,
+        stdio: 'ignore',
+        timeout: 10000,
+      });
       expect(started.status).to.equal(0);
       const pid = Number(fs.readFileSync(path.join(t.root, 'custom.pid'), 'utf8'));
       const kept = path.join(t.home, 'tstrace-traces', 'kept');
@@ -71,7 +80,9 @@ describe('e2e: session daemon lifecycle', function () {
       const r = t.cli(['list', '--no-sessiond']);
       expect(Date.now() - start).to.be.lessThan(5000);
       expect(r.code).to.equal(3);
-      expect(r.stderr).to.equal(`Error: the session daemon at ${path.join(t.runDir, 'client.sock')} does not answer: no answer from ${path.join(t.runDir, 'client.sock')} within 2000 ms\n`);
+      expect(r.stderr).to.equal(
+        `Error: the session daemon at ${path.join(t.runDir, 'client.sock')} does not answer: no answer from ${path.join(t.runDir, 'client.sock')} within 2000 ms\n`,
+      );
     } finally {
       process.kill(pid, 'SIGCONT');
     }
@@ -87,14 +98,21 @@ describe('e2e: session daemon lifecycle', function () {
     fs.writeFileSync(`${t.root}/a-file`, '');
     const blocked = t.cli(['create', 'h2', '-o', `${t.root}/h2`], { TSTRACE_HOME: `${t.root}/a-file/home` });
     expect(blocked.code).to.equal(0);
-    expect(blocked.stderr).to.match(/^Warning: cannot record the current session in .*a-file\/home\/\.tstracerc: ENOTDIR/);
-    expect(t.json(['list']).sessions.map((s: { config: { name: string } }) => s.config.name)).to.deep.equal(['h1', 'h2']);
+    expect(blocked.stderr).to.match(
+      /^Warning: cannot record the current session in .*a-file\/home\/\.tstracerc: ENOTDIR/,
+    );
+    expect(t.json(['list']).sessions.map((s: { config: { name: string } }) => s.config.name)).to.deep.equal([
+      'h1',
+      'h2',
+    ]);
   });
 
   it('--no-sessiond does not start a daemon', () => {
     const r = t.cli(['list', '--no-sessiond']);
     expect(r.code).to.equal(3);
-    expect(r.stderr).to.match(/^Error: no session daemon is running for .* \(ENOENT on .*client\.sock\), and --no-sessiond forbids starting one\n$/);
+    expect(r.stderr).to.match(
+      /^Error: no session daemon is running for .* \(ENOENT on .*client\.sock\), and --no-sessiond forbids starting one\n$/,
+    );
     expect(t.daemonPid()).to.equal(undefined);
   });
 
@@ -113,7 +131,9 @@ describe('e2e: session daemon lifecycle', function () {
     const r = startDaemon('--bogus');
     expect(r.status).to.equal(1);
     expect(r.stderr).to.equal('tstrace-sessiond: unknown option --bogus (see --help)\n');
-    expect(startDaemon('--max-frame-size', '12').stderr).to.equal('tstrace-sessiond: --max-frame-size must be an integer of at least 1024\n');
+    expect(startDaemon('--max-frame-size', '12').stderr).to.equal(
+      'tstrace-sessiond: --max-frame-size must be an integer of at least 1024\n',
+    );
     expect(startDaemon('--help').stdout).to.match(/^Usage: tstrace-sessiond \[OPTIONS\]/);
   });
 });

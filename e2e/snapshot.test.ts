@@ -14,7 +14,10 @@ function read(dir: string): string[] {
 
 /** The `seq` of every e2e:load event of app `app` in babeltrace2's lines. */
 function seqs(lines: string[], app: number): number[] {
-  return lines.map((l) => new RegExp(`e2e:load: .*app = ${app}, thread = 0, seq = (\\d+),`).exec(l)).filter((m) => m).map((m) => Number(m![1]));
+  return lines
+    .map((l) => new RegExp(`e2e:load: .*app = ${app}, thread = 0, seq = (\\d+),`).exec(l))
+    .filter((m) => m)
+    .map((m) => Number(m![1]));
 }
 
 describe('e2e: snapshots of a snapshot-mode session', function () {
@@ -84,7 +87,9 @@ describe('e2e: snapshots of a snapshot-mode session', function () {
       expect(r.code, `${args.join(' ')}: ${r.stdout}`).to.equal(code);
       expect(r.stderr).to.include(message);
     };
-    expect(t.ok(['snapshot', 'list-output'])).to.equal(`Snapshot output list for session snap\n  [1] snapshot-1: ${out} (max size: 0 bytes)\n`);
+    expect(t.ok(['snapshot', 'list-output'])).to.equal(
+      `Snapshot output list for session snap\n  [1] snapshot-1: ${out} (max size: 0 bytes)\n`,
+    );
     expect(t.ok(['list', 'snap'])).to.include(`    Snapshot mode, output: [1] snapshot-1: ${out}\n`);
     fail(['snapshot', 'record'], 1, 'session "snap" has never been started');
     t.ok(['enable-channel', '-u', 'c', '--subbuf-size', '4096', '--num-subbuf', '8']);
@@ -94,19 +99,31 @@ describe('e2e: snapshots of a snapshot-mode session', function () {
     const a = await runApp(t.env, { app: 1, threads: 0, events: 5000, waitEnabledMs: 15000 });
     expect(a.code, a.stderr).to.equal(0);
 
-    fail(['snapshot', 'add-output', path.join(t.root, 'x')], 1, 'session "snap" already has a snapshot output, [1] snapshot-1');
-    expect(t.ok(['snapshot', 'del-output', '1'])).to.equal('Snapshot output [1] snapshot-1 deleted from session snap\n');
+    fail(
+      ['snapshot', 'add-output', path.join(t.root, 'x')],
+      1,
+      'session "snap" already has a snapshot output, [1] snapshot-1',
+    );
+    expect(t.ok(['snapshot', 'del-output', '1'])).to.equal(
+      'Snapshot output [1] snapshot-1 deleted from session snap\n',
+    );
     expect(t.ok(['snapshot', 'list-output'])).to.equal('Snapshot output list for session snap\n  None\n');
     fail(['snapshot', 'record'], 1, 'session "snap" has no snapshot output: give a path or URL');
     const night = path.join(t.root, 'night');
     t.ok(['snapshot', 'add-output', `file://${night}`, '-n', 'night', '-m', '1M']);
-    expect(t.json(['snapshot', 'list-output']).outputs).to.deep.equal([{ id: 2, name: 'night', path: night, ctrlUrl: '', dataUrl: '', maxSize: 1048576 }]);
+    expect(t.json(['snapshot', 'list-output']).outputs).to.deep.equal([
+      { id: 2, name: 'night', path: night, ctrlUrl: '', dataUrl: '', maxSize: 1048576 },
+    ]);
     const r = t.json(['snapshot', 'record']);
     expect(path.basename(r.path)).to.match(/^night-\d{8}-\d{6}-0$/);
     expect(read(r.path).length).to.equal(r.buffers[0].eventsRecorded);
 
     // A path given to record (relative: from the caller's directory) wins over the output.
-    const here = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'apps/cli/bin/tstrace'), 'snapshot', 'record', 'elsewhere', '--json'], { cwd: t.root, env: t.env, encoding: 'utf8' });
+    const here = spawnSync(
+      process.execPath,
+      [path.join(__dirname, '..', '..', 'apps/cli/bin/tstrace'), 'snapshot', 'record', 'elsewhere', '--json'],
+      { cwd: t.root, env: t.env, encoding: 'utf8' },
+    );
     expect(here.status, here.stderr).to.equal(0);
     const given = JSON.parse(here.stdout);
     expect(path.dirname(given.path)).to.equal(path.join(t.root, 'elsewhere'));
@@ -114,14 +131,22 @@ describe('e2e: snapshots of a snapshot-mode session', function () {
 
     // --max-size: the newest sub-buffers that fit, shared by the streams.
     const streams = t.json(['list', 'snap']).buffers[0].streamPaths.length;
-    fail(['snapshot', 'record', '-m', String(4096 * streams - 1)], 1, `cannot hold one sub-buffer of each stream: ${streams} streams need at least ${4096 * streams} bytes`);
+    fail(
+      ['snapshot', 'record', '-m', String(4096 * streams - 1)],
+      1,
+      `cannot hold one sub-buffer of each stream: ${streams} streams need at least ${4096 * streams} bytes`,
+    );
     const small = t.json(['snapshot', 'record', '-m', String(4096 * streams)]);
     expect(small.buffers[0].packets).to.be.within(1, streams);
     const smallSeqs = seqs(read(small.path), 1);
     expect(smallSeqs[smallSeqs.length - 1]).to.equal(4999);
     expect(small.buffers[0].eventsRecorded).to.be.lessThan(r.buffers[0].eventsRecorded);
 
-    fail(['snapshot', 'record', 'net://127.0.0.1'], 1, 'snapshots to a relay daemon (tcp://127.0.0.1:5342) are not supported by this version');
+    fail(
+      ['snapshot', 'record', 'net://127.0.0.1'],
+      1,
+      'snapshots to a relay daemon (tcp://127.0.0.1:5342) are not supported by this version',
+    );
     fail(['snapshot', 'record', '-n', 'a/b'], 1, 'snapshot name "a/b"');
     fail(['snapshot', 'del-output', '99'], 1, 'session "snap" has no snapshot output with id 99');
     fail(['snapshot', 'del-output', 'nope'], 1, 'session "snap" has no snapshot output named "nope"');
@@ -132,14 +157,20 @@ describe('e2e: snapshots of a snapshot-mode session', function () {
     fail(['snapshot', 'record', '-C', 'net://127.0.0.1'], 1, '--ctrl-url and --data-url must be given together');
     fail(['snapshot', 'record', '-s', 'nosuch'], 1, 'session "nosuch" not found');
     t.ok(['create', 'plain', '-o', path.join(t.root, 'plain')]);
-    fail(['snapshot', 'record', '-s', 'plain'], 1, 'session "plain" is not in snapshot mode (create it with --snapshot)');
+    fail(
+      ['snapshot', 'record', '-s', 'plain'],
+      1,
+      'session "plain" is not in snapshot mode (create it with --snapshot)',
+    );
     fail(['snapshot', 'list-output', '-s', 'plain'], 1, 'is not in snapshot mode');
 
     // The output is part of the session's settings: saved and loaded with it.
     t.ok(['save', 'snap']);
     t.ok(['destroy', 'snap']);
     t.ok(['load', 'snap']);
-    expect(t.json(['snapshot', 'list-output', '-s', 'snap']).outputs).to.deep.equal([{ id: 2, name: 'night', path: night, ctrlUrl: '', dataUrl: '', maxSize: 1048576 }]);
+    expect(t.json(['snapshot', 'list-output', '-s', 'snap']).outputs).to.deep.equal([
+      { id: 2, name: 'night', path: night, ctrlUrl: '', dataUrl: '', maxSize: 1048576 },
+    ]);
     t.ok(['destroy', '-a']);
   });
 });

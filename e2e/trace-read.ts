@@ -43,7 +43,14 @@ export function readAll(sets: BufferSet[]): { events: ReadEvent[]; discarded: nu
           if (!event) throw new Error(`${stream}: event id ${id} is not in the session's table`);
           const ctx = decodeFields(contextFields(set.contexts ?? []), view, offset);
           const decoded = decodeFields(event.fields, view, ctx.end);
-          events.push({ name: event.name, timestamp, channel: set.channel, stream, context: ctx.values, fields: decoded.values });
+          events.push({
+            name: event.name,
+            timestamp,
+            channel: set.channel,
+            stream,
+            context: ctx.values,
+            fields: decoded.values,
+          });
           return decoded.end;
         });
         reader.consume(p);

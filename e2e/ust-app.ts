@@ -23,7 +23,11 @@ export interface AppJob {
 }
 
 const e2e = provider('e2e');
-export const load = e2e.event('load', [u32('app'), u32('thread'), u64('seq'), double('half'), string('text')], LogLevel.INFO);
+export const load = e2e.event(
+  'load',
+  [u32('app'), u32('thread'), u64('seq'), double('half'), string('text')],
+  LogLevel.INFO,
+);
 export const tick = e2e.event('tick', [u32('app'), u64('n')], LogLevel.DEBUG);
 
 export function loadText(app: number, thread: number, seq: number): string {
@@ -38,7 +42,8 @@ async function waitEnabled(ms: number): Promise<boolean> {
 
 async function writeLoad(job: AppJob, thread: number): Promise<void> {
   await ready(5000);
-  if (job.waitEnabledMs && !(await waitEnabled(job.waitEnabledMs))) throw new Error(`app ${job.app} thread ${thread}: event e2e:load never enabled`);
+  if (job.waitEnabledMs && !(await waitEnabled(job.waitEnabledMs)))
+    throw new Error(`app ${job.app} thread ${thread}: event e2e:load never enabled`);
   if (job.startDelayMs) await new Promise((r) => setTimeout(r, job.startDelayMs));
   for (let seq = 0; seq < job.events; seq++) {
     if (load.enabled) load.emit(job.app, thread, seq, seq / 2, loadText(job.app, thread, seq));
@@ -55,7 +60,9 @@ async function main(): Promise<void> {
         const worker = new Worker(__filename, { workerData: { job, thread: i + 1 } });
         return new Promise<void>((resolve, reject) => {
           worker.once('error', reject);
-          worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${i + 1} exited with ${code}`))));
+          worker.once('exit', (code) =>
+            code === 0 ? resolve() : reject(new Error(`worker ${i + 1} exited with ${code}`)),
+          );
         });
       }),
     );

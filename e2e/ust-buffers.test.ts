@@ -30,7 +30,9 @@ for (const scheme of ['uid', 'pid'] as const) {
       t.ok(['enable-event', '-u', '-c', 'big', 'e2e:load']);
       t.ok(['add-context', '-u', '-c', 'big', '-t', 'vpid', '-t', 'vtid', '-t', 'procname']);
       t.ok(['start']);
-      const apps = await Promise.all([1, 2, 3, 4].map((app) => runApp(t.env, { app, threads: 2, events: 125000, waitEnabledMs: 15000 })));
+      const apps = await Promise.all(
+        [1, 2, 3, 4].map((app) => runApp(t.env, { app, threads: 2, events: 125000, waitEnabledMs: 15000 })),
+      );
       for (const a of apps) expect(a.code, a.stderr).to.equal(0);
       const info = t.json(['list', 'load']);
       const sets = bufferSets(info);
@@ -43,11 +45,25 @@ for (const scheme of ['uid', 'pid'] as const) {
       const pidOf = new Map(apps.map((a, i) => [i + 1, a.pid]));
       for (const e of events) {
         expect(e.name).to.equal('e2e:load');
-        const { app, thread, seq, half, text } = e.fields as { app: number; thread: number; seq: bigint | number; half: number; text: string };
+        const { app, thread, seq, half, text } = e.fields as {
+          app: number;
+          thread: number;
+          seq: bigint | number;
+          half: number;
+          text: string;
+        };
         const key = `${app}/${thread}`;
         const want = next.get(key) ?? 0;
-        if (Number(seq) !== want || half !== want / 2 || text !== loadText(app, thread, want) || e.context.vpid !== pidOf.get(app) || e.context.procname !== 'node') {
-          expect.fail(`event ${JSON.stringify({ ...e, timestamp: String(e.timestamp), fields: { ...e.fields, seq: String(seq) } })} — expected seq ${want} of ${key}`);
+        if (
+          Number(seq) !== want ||
+          half !== want / 2 ||
+          text !== loadText(app, thread, want) ||
+          e.context.vpid !== pidOf.get(app) ||
+          e.context.procname !== 'node'
+        ) {
+          expect.fail(
+            `event ${JSON.stringify({ ...e, timestamp: String(e.timestamp), fields: { ...e.fields, seq: String(seq) } })} — expected seq ${want} of ${key}`,
+          );
         }
         next.set(key, want + 1);
       }

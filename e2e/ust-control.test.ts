@@ -18,7 +18,10 @@ function runApp(env: NodeJS.ProcessEnv, job: AppJob): Promise<{ code: number | n
 }
 
 /** Starts a long-running app; its output lines are collected in `lines`. */
-function startApp(env: NodeJS.ProcessEnv, job: AppJob): { child: ChildProcess; lines: string[]; waitFor: (re: RegExp, ms?: number) => Promise<string> } {
+function startApp(
+  env: NodeJS.ProcessEnv,
+  job: AppJob,
+): { child: ChildProcess; lines: string[]; waitFor: (re: RegExp, ms?: number) => Promise<string> } {
   const child = spawn(process.execPath, [APP, JSON.stringify(job)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let partial = '';
@@ -32,7 +35,8 @@ function startApp(env: NodeJS.ProcessEnv, job: AppJob): { child: ChildProcess; l
     for (;;) {
       const hit = lines.find((l) => re.test(l));
       if (hit) return hit;
-      if (Date.now() > until) throw new Error(`no line matching ${re} within ${ms} ms; got ${JSON.stringify(lines.slice(-5))}`);
+      if (Date.now() > until)
+        throw new Error(`no line matching ${re} within ${ms} ms; got ${JSON.stringify(lines.slice(-5))}`);
       await sleep(20);
     }
   };
@@ -127,7 +131,15 @@ describe('e2e: userspace tracing under control of the session daemon', function 
     for (const c of ['control', 'exit', 'proto', 'bt']) t.ok(['enable-channel', '-u', c]);
     t.ok(['enable-event', '-u', '-c', 'control', 'e2e:load']);
     t.ok(['enable-event', '-u', '-c', 'exit', 'e2e:load', '--filter', 'text == "process.exit()"']);
-    t.ok(['enable-event', '-u', '-c', 'proto', 'e2e:load', '--filter', 'constructor == 1 || __proto__ == 1 || $ctx.constructor == 1']);
+    t.ok([
+      'enable-event',
+      '-u',
+      '-c',
+      'proto',
+      'e2e:load',
+      '--filter',
+      'constructor == 1 || __proto__ == 1 || $ctx.constructor == 1',
+    ]);
     const backticks = t.cli(['enable-event', '-u', '-c', 'bt', 'e2e:load', '--filter', '`process.exit()`']);
     expect(backticks.code).to.equal(1);
     expect(backticks.stderr).to.match(/^Error: filter syntax error at column \d+/);
@@ -180,7 +192,13 @@ describe('e2e: userspace tracing under control of the session daemon', function 
     const app = startApp(t.env, { app: 5, threads: 0, events: 0, tick: true });
     t.track(app.child);
     await app.waitFor(/^ticking$/);
-    const files = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath ?? d.path, d.name)) : []);
+    const files = (dir: string): string[] =>
+      fs.existsSync(dir)
+        ? fs
+            .readdirSync(dir, { recursive: true, withFileTypes: true })
+            .filter((d) => d.isFile())
+            .map((d) => path.join(d.parentPath ?? d.path, d.name))
+        : [];
     // Default shm root (no --shm-path): /dev/shm/tstrace-<tag of the run dir>.
     t.ok(['create', 'a']);
     t.ok(['enable-event', '-u', 'e2e:tick']);

@@ -68,14 +68,17 @@ function startApp(socket: string) {
     }
   };
   const state = async (generation: number): Promise<AppState> => {
-    const line = await waitFor((l) => l.startsWith('state ') && JSON.parse(l.slice(6)).generation === generation, `AppState ${generation}`);
+    const line = await waitFor(
+      (l) => l.startsWith('state ') && JSON.parse(l.slice(6)).generation === generation,
+      `AppState ${generation}`,
+    );
     return JSON.parse(line.slice(6)) as AppState;
   };
   const acked = (generation: number) => waitFor((l) => l === `acked ${generation}`, `ack ${generation}`);
   return { child, lines, waitFor, state, acked };
 }
 
-describe('e2e: the session daemon\'s userspace side, seen from an app on apps.sock', function () {
+describe("e2e: the session daemon's userspace side, seen from an app on apps.sock", function () {
   this.timeout(60000);
   let t: TestEnv;
   let root: string;
@@ -112,7 +115,9 @@ describe('e2e: the session daemon\'s userspace side, seen from an app on apps.so
     const date = /-(\d{8}-\d{6})$/.exec(info.config.output.path)![1];
     const dir = path.join(root, `s-${date}`, 'ust', 'uid', String(process.getuid!()), '64-bit');
     const streams = Array.from({ length: os.availableParallelism() }, (_, n) => path.join(dir, `channel0_${n}`));
-    expect(s2.channels).to.deep.equal([{ key: s2.channels[0].key, session: 's', channel: 'channel0', streamPaths: streams, contexts: ['vpid', 'vtid'] }]);
+    expect(s2.channels).to.deep.equal([
+      { key: s2.channels[0].key, session: 's', channel: 'channel0', streamPaths: streams, contexts: ['vpid', 'vtid'] },
+    ]);
     expect(s2.routes).to.deep.equal([
       { event: 0, channelKey: s2.channels[0].key, eventId: 0, filters: [] },
       { event: 1, channelKey: s2.channels[0].key, eventId: 1, filters: [] },
@@ -125,8 +130,27 @@ describe('e2e: the session daemon\'s userspace side, seen from an app on apps.so
     // status --json / list SESSION --json carry the buffers and their event ids.
     const buffers = t.json(['list', 's']).buffers;
     // What the consumer wrote so far: nothing, into the session's default output.
-    expect(buffers.map((b: any) => [b.traceDir, b.eventsRecorded, b.eventsDiscarded, b.dataPending])).to.deep.equal([[path.join(t.home, 'tstrace-traces', `s-${date}`, 'ust', 'uid', String(process.getuid!()), '64-bit'), 0, 0, false]]);
-    expect(buffers.map(({ channel, owner, id, procname, directory, streamPaths, contexts, streamId, events }: any) => ({ channel, owner, id, procname, directory, streamPaths, contexts, streamId, events }))).to.deep.equal([
+    expect(buffers.map((b: any) => [b.traceDir, b.eventsRecorded, b.eventsDiscarded, b.dataPending])).to.deep.equal([
+      [
+        path.join(t.home, 'tstrace-traces', `s-${date}`, 'ust', 'uid', String(process.getuid!()), '64-bit'),
+        0,
+        0,
+        false,
+      ],
+    ]);
+    expect(
+      buffers.map(({ channel, owner, id, procname, directory, streamPaths, contexts, streamId, events }: any) => ({
+        channel,
+        owner,
+        id,
+        procname,
+        directory,
+        streamPaths,
+        contexts,
+        streamId,
+        events,
+      })),
+    ).to.deep.equal([
       {
         channel: 'channel0',
         owner: 'uid',
@@ -142,7 +166,9 @@ describe('e2e: the session daemon\'s userspace side, seen from an app on apps.so
         ],
       },
     ]);
-    expect(t.ok(['list', 's'])).to.contain(`    Buffers:\n      uid ${process.getuid!()}: ${dir} (${streams.length} stream${streams.length === 1 ? '' : 's'}, 2 event ids)\n`);
+    expect(t.ok(['list', 's'])).to.contain(
+      `    Buffers:\n      uid ${process.getuid!()}: ${dir} (${streams.length} stream${streams.length === 1 ? '' : 's'}, 2 event ids)\n`,
+    );
 
     // disable-event: the byte is 0 when the command returns, and the new state lacks the route.
     t.ok(['disable-event', '-u', 'shop:debug']);
@@ -155,7 +181,10 @@ describe('e2e: the session daemon\'s userspace side, seen from an app on apps.so
     // A filter travels as its checked AST.
     t.ok(['enable-event', '-u', 'db:*', '--filter', 'sql == "SELECT*"']);
     const s4 = await app.state(4);
-    expect(s4.routes.map((r) => [r.event, r.eventId, r.filters.length])).to.deep.equal([[0, 0, 0], [2, 2, 1]]);
+    expect(s4.routes.map((r) => [r.event, r.eventId, r.filters.length])).to.deep.equal([
+      [0, 0, 0],
+      [2, 2, 1],
+    ]);
     expect(JSON.parse(s4.routes[1].filters[0])).to.be.an('object');
     await app.acked(4);
     expect(bytes()).to.deep.equal([1, 0, 1]);

@@ -14,7 +14,11 @@ function babeltrace(args: string[]): { code: number; stdout: string; stderr: str
 }
 
 /** A process whose output is collected as it comes. */
-function start(command: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+function start(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -62,7 +66,14 @@ describe('e2e: tstrace view', function () {
       const traceDir = fs.readdirSync(path.join(out, 'ust', scheme)).map((d) => path.join(out, 'ust', scheme, d));
       const one = scheme === 'uid' ? path.join(traceDir[0], '64-bit') : traceDir[0];
       expect(t.ok(['view', one])).to.equal(babeltrace([one]).stdout);
-      for (const args of [['--clock-gmt'], ['--clock-cycles'], ['--clock-date', '--clock-seconds'], ['--fields=all'], ['-f', 'trace', '-f', 'loglevel'], ['--fields=trace:domain,trace:vpid,emf']]) {
+      for (const args of [
+        ['--clock-gmt'],
+        ['--clock-cycles'],
+        ['--clock-date', '--clock-seconds'],
+        ['--fields=all'],
+        ['-f', 'trace', '-f', 'loglevel'],
+        ['--fields=trace:domain,trace:vpid,emf'],
+      ]) {
         const theirs = babeltrace([...args, out]);
         expect(theirs.code, theirs.stderr).to.equal(0);
         const ours = t.cli(['view', ...args, out]);
@@ -79,11 +90,28 @@ describe('e2e: tstrace view', function () {
       const ctx = { vpid: app.pid, vtid: app.pid, vuid: process.getuid!(), vgid: process.getgid!(), procname: 'node' };
       for (const e of json) expect(e.context, e.name).to.deep.equal(ctx);
       const of = (name: string) => json.filter((e) => e.name === name).map((e) => e.fields);
-      expect(of('types:ints')).to.deep.equal(Array(3).fill({ a: 255, b: 65535, c: 4294967295, d: '18446744073709551615', e: -128, f: -32768, g: -2147483648, h: '-9223372036854775808' }));
+      expect(of('types:ints')).to.deep.equal(
+        Array(3).fill({
+          a: 255,
+          b: 65535,
+          c: 4294967295,
+          d: '18446744073709551615',
+          e: -128,
+          f: -32768,
+          g: -2147483648,
+          h: '-9223372036854775808',
+        }),
+      );
       expect(of('types:floats')).to.deep.equal(Array(3).fill({ f: 1.5, d: -2.25e-300 }));
-      expect(of('types:texts')).to.deep.equal([0, 1, 2].map((i) => ({ s: `hello ${i}`, c: 'abc', utf8: 'héllo wörld ☃' })));
-      expect(of('types:arrays')).to.deep.equal(Array(3).fill({ _raw_length: 3, raw: [1, 2, 255], _seq_length: 3, seq: [-1, 0, 32767], arr: [7, 8, 9] }));
-      expect(of('types:enums')).to.deep.equal([0, 1, 2].map((i) => ({ color: { value: i, label: ['RED', 'GREEN', 'BLUE'][i] }, n: i })));
+      expect(of('types:texts')).to.deep.equal(
+        [0, 1, 2].map((i) => ({ s: `hello ${i}`, c: 'abc', utf8: 'héllo wörld ☃' })),
+      );
+      expect(of('types:arrays')).to.deep.equal(
+        Array(3).fill({ _raw_length: 3, raw: [1, 2, 255], _seq_length: 3, seq: [-1, 0, 32767], arr: [7, 8, 9] }),
+      );
+      expect(of('types:enums')).to.deep.equal(
+        [0, 1, 2].map((i) => ({ color: { value: i, label: ['RED', 'GREEN', 'BLUE'][i] }, n: i })),
+      );
       expect(of('user_events:detailed')).to.deep.equal([0, 1, 2].map((i) => ({ msg: `msg ${i}`, count: i * 10 })));
       expect(of('user_events:late')).to.deep.equal([{ n: 3, tag: 'last' }]);
       // Timestamps are strings (64-bit); the clock's offset to the epoch is the session's, one for all.
@@ -113,7 +141,9 @@ describe('e2e: tstrace view', function () {
     expect(app.child.exitCode).to.equal(null);
     expect(view.child.exitCode).to.equal(null);
     const whileRecording = lines(view.out());
-    expect(whileRecording[0]).to.match(/^\[\d\d:\d\d:\d\d\.\d{9}\] \(\+\?\.\?{9}\) \S+ e2e:tick: \{ cpu_id = \d+ \}, \{ app = 7, n = \d+ \}$/);
+    expect(whileRecording[0]).to.match(
+      /^\[\d\d:\d\d:\d\d\.\d{9}\] \(\+\?\.\?{9}\) \S+ e2e:tick: \{ cpu_id = \d+ \}, \{ app = 7, n = \d+ \}$/,
+    );
     // Without --follow, the whole packets on disk now (the session still records).
     const snapshot = t.cli(['view', 'follow']);
     expect(snapshot.code, snapshot.stderr).to.equal(0);
@@ -140,7 +170,13 @@ describe('e2e: tstrace view', function () {
     t.ok(['start']);
     const view = start(process.execPath, [CLI, 'view', 'follow2', '--follow', '--json'], t.env);
     t.track(view.child);
-    const apps = [1, 2].map((n) => start(process.execPath, [UST_APP, JSON.stringify({ app: n, threads: 0, events: 0, tick: true } satisfies AppJob)], t.env));
+    const apps = [1, 2].map((n) =>
+      start(
+        process.execPath,
+        [UST_APP, JSON.stringify({ app: n, threads: 0, events: 0, tick: true } satisfies AppJob)],
+        t.env,
+      ),
+    );
     for (const a of apps) t.track(a.child);
     await waitFor('both apps in the output', () => [1, 2].every((n) => view.out().includes(`"app":${n},`)));
     for (const a of apps) {
@@ -166,7 +202,16 @@ describe('e2e: tstrace view', function () {
 
   it('--follow on a path runs until Ctrl-C, then exits 0', async () => {
     const out = path.join(t.root, 'ctrlc');
-    const r = t.cli(['record', '-u', 'shop_*', '-o', out, '--', process.execPath, path.join(__dirname, '..', '..', 'examples', 'shop.js')]);
+    const r = t.cli([
+      'record',
+      '-u',
+      'shop_*',
+      '-o',
+      out,
+      '--',
+      process.execPath,
+      path.join(__dirname, '..', '..', 'examples', 'shop.js'),
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     const view = start(process.execPath, [CLI, 'view', '--follow', out], t.env);
     t.track(view.child);
@@ -185,7 +230,11 @@ describe('e2e: tstrace view', function () {
     t.ok(['enable-channel', '-u', 'tiny', '--subbuf-size', '4096', '--num-subbuf', '2', '--buffers-pid']);
     t.ok(['enable-event', '-u', '-c', 'tiny', 'e2e:load']);
     t.ok(['start']);
-    const app = spawnSync(process.execPath, [UST_APP, JSON.stringify({ app: 1, threads: 2, events: 50000, waitEnabledMs: 15000 } satisfies AppJob)], { env: t.env, encoding: 'utf8' });
+    const app = spawnSync(
+      process.execPath,
+      [UST_APP, JSON.stringify({ app: 1, threads: 2, events: 50000, waitEnabledMs: 15000 } satisfies AppJob)],
+      { env: t.env, encoding: 'utf8' },
+    );
     expect(app.status, app.stderr).to.equal(0);
     t.ok(['stop']);
     const bt = babeltrace([out]);
@@ -213,7 +262,11 @@ describe('e2e: tstrace view', function () {
     fs.mkdirSync(path.join(empty, 'sub'), { recursive: true });
     check(['view', empty], 1, `no CTF trace in ${empty} (no metadata file under it)`);
     check(['view', CLI], 1, `${CLI} is not a directory: give a trace directory or one that contains traces`);
-    check(['view', '--fields', 'bogus', empty], 2, 'unknown field "bogus" for --fields: use all or trace, trace:hostname, trace:domain, trace:procname, trace:vpid, loglevel, emf');
+    check(
+      ['view', '--fields', 'bogus', empty],
+      2,
+      'unknown field "bogus" for --fields: use all or trace, trace:hostname, trace:domain, trace:procname, trace:vpid, loglevel, emf',
+    );
     check(['view', 'a', '-t', empty], 2, 'give a session name or --trace-path, not both');
     // Paths need no daemon; sessions do.
     expect(t.daemonPid()).to.equal(undefined);
@@ -222,30 +275,66 @@ describe('e2e: tstrace view', function () {
     t.ok(['create', 'quiet', '--no-output']);
     check(['view'], 1, 'session "quiet" records no trace (created with --no-output)');
     t.ok(['create', 'snap', '--snapshot', '-o', path.join(t.root, 'snap')]);
-    check(['view', 'snap'], 1, 'session "snap" is in snapshot mode: its traces are the snapshots it records (tstrace snapshot record); view one with tstrace view PATH');
+    check(
+      ['view', 'snap'],
+      1,
+      'session "snap" is in snapshot mode: its traces are the snapshots it records (tstrace snapshot record); view one with tstrace view PATH',
+    );
     const idle = path.join(t.root, 'idle');
     t.ok(['create', 'idle', '-o', idle]);
     check(['view', 'idle'], 1, `session "idle" has no trace in ${idle} yet: start it, and run the apps to trace`);
     // --json: the error as JSON on stdout too.
     const r = t.cli(['view', missing, '--json']);
     expect(r.code).to.equal(1);
-    expect(JSON.parse(r.stdout)).to.deep.equal({ error: { code: 'INVALID_ARGUMENT', message: `no such file or directory: ${missing}` } });
+    expect(JSON.parse(r.stdout)).to.deep.equal({
+      error: { code: 'INVALID_ARGUMENT', message: `no such file or directory: ${missing}` },
+    });
     // A damaged trace: the events before the damage, then the error.
     const out = path.join(t.root, 'cut');
-    expect(t.cli(['record', '-u', 'shop_*', '-o', out, '--', process.execPath, path.join(__dirname, '..', '..', 'examples', 'shop.js')]).code).to.equal(0);
-    const [stream] = fs.readdirSync(path.join(out, 'ust', 'uid', String(process.getuid!()), '64-bit')).filter((f) => f.startsWith('channel0_') && fs.statSync(path.join(out, 'ust', 'uid', String(process.getuid!()), '64-bit', f)).size > 0);
+    expect(
+      t.cli([
+        'record',
+        '-u',
+        'shop_*',
+        '-o',
+        out,
+        '--',
+        process.execPath,
+        path.join(__dirname, '..', '..', 'examples', 'shop.js'),
+      ]).code,
+    ).to.equal(0);
+    const [stream] = fs
+      .readdirSync(path.join(out, 'ust', 'uid', String(process.getuid!()), '64-bit'))
+      .filter(
+        (f) =>
+          f.startsWith('channel0_') &&
+          fs.statSync(path.join(out, 'ust', 'uid', String(process.getuid!()), '64-bit', f)).size > 0,
+      );
     const file = path.join(out, 'ust', 'uid', String(process.getuid!()), '64-bit', stream);
     fs.truncateSync(file, fs.statSync(file).size - 1);
     const cut = t.cli(['view', out]);
     expect(cut.code).to.equal(1);
-    expect(cut.stderr).to.match(new RegExp(`^Error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: truncated packet at offset 0: packet_size says \\d+ bytes, the file has \\d+ left\\n$`));
+    expect(cut.stderr).to.match(
+      new RegExp(
+        `^Error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: truncated packet at offset 0: packet_size says \\d+ bytes, the file has \\d+ left\\n$`,
+      ),
+    );
   });
 
   it('--help explains view and --follow', () => {
     const help = t.ok(['view', '--help']);
     expect(help).to.match(/^Usage: tstrace view \[SESSION \| PATH \| -t PATH\]/);
     expect(help).to.include('An event appears once its packet is on disk');
-    for (const o of ['--follow', '--clock-gmt', '--clock-seconds', '--clock-date', '--clock-cycles', '--fields', '--trace-path']) expect(help).to.include(o);
+    for (const o of [
+      '--follow',
+      '--clock-gmt',
+      '--clock-seconds',
+      '--clock-date',
+      '--clock-cycles',
+      '--fields',
+      '--trace-path',
+    ])
+      expect(help).to.include(o);
     expect(t.ok(['help'])).to.include('  view ');
   });
 });
@@ -262,7 +351,14 @@ describe('e2e: record prints what the trace holds, per event name', function () 
 
   it('counts the events of the trace it wrote by name, with the losses', () => {
     const out = path.join(t.root, 'rec');
-    const r = t.cli(['record', '-o', out, '--', process.execPath, path.join(__dirname, '..', '..', 'examples', 'shop.js')]);
+    const r = t.cli([
+      'record',
+      '-o',
+      out,
+      '--',
+      process.execPath,
+      path.join(__dirname, '..', '..', 'examples', 'shop.js'),
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.equal('');
     expect(r.stdout).to.include(
@@ -277,10 +373,25 @@ describe('e2e: record prints what the trace holds, per event name', function () 
       ].join('\n'),
     );
     expect(r.stdout.endsWith('  discarded           0\n')).to.equal(true);
-    const json = t.cli(['record', '-u', 'shop_http:*,shop_cache:*', '-o', path.join(t.root, 'rec2'), '--json', '--', process.execPath, path.join(__dirname, '..', '..', 'examples', 'shop.js')]);
+    const json = t.cli([
+      'record',
+      '-u',
+      'shop_http:*,shop_cache:*',
+      '-o',
+      path.join(t.root, 'rec2'),
+      '--json',
+      '--',
+      process.execPath,
+      path.join(__dirname, '..', '..', 'examples', 'shop.js'),
+    ]);
     expect(json.code, json.stderr).to.equal(0);
     const doc = JSON.parse(json.stdout.slice(json.stdout.indexOf('{\n')));
-    expect(doc.trace).to.deep.equal({ events: { 'shop_http:request': 12, 'shop_cache:miss': 3 }, total: 15, discarded: 0, packetsLost: 0 });
+    expect(doc.trace).to.deep.equal({
+      events: { 'shop_http:request': 12, 'shop_cache:miss': 3 },
+      total: 15,
+      discarded: 0,
+      packetsLost: 0,
+    });
     expect(doc.exitCode).to.equal(0);
   });
 
@@ -303,7 +414,18 @@ describe('e2e: record prints what the trace holds, per event name', function () 
 
   it('-k enables kernel events and says that they are not recorded', () => {
     const out = path.join(t.root, 'kern');
-    const r = t.cli(['record', '-k', 'sched_switch', '-u', 'shop_db:*', '-o', out, '--', process.execPath, path.join(__dirname, '..', '..', 'examples', 'shop.js')]);
+    const r = t.cli([
+      'record',
+      '-k',
+      'sched_switch',
+      '-u',
+      'shop_db:*',
+      '-o',
+      out,
+      '--',
+      process.execPath,
+      path.join(__dirname, '..', '..', 'examples', 'shop.js'),
+    ]);
     if (process.getuid!() !== 0) {
       // Kernel events need the root session daemon.
       expect(r.code).to.equal(1);
@@ -311,9 +433,13 @@ describe('e2e: record prints what the trace holds, per event name', function () 
       return;
     }
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stderr).to.equal('Warning: kernel events (sched_switch) are enabled but not recorded: this version of tstrace has no kernel data path yet\n');
+    expect(r.stderr).to.equal(
+      'Warning: kernel events (sched_switch) are enabled but not recorded: this version of tstrace has no kernel data path yet\n',
+    );
     expect(r.stdout).to.include('Recording shop_db:*, sched_switch (kernel) into');
-    expect(r.stdout).to.include('Events in the trace, by name:\n  shop_db:query  12\n  total          12\n  discarded       0\n');
+    expect(r.stdout).to.include(
+      'Events in the trace, by name:\n  shop_db:query  12\n  total          12\n  discarded       0\n',
+    );
     const bad = t.cli(['record', '-k', '', '--', process.execPath, '-e', '0']);
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.equal('Error: invalid list for -k: "" has an empty item\n');

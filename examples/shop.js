@@ -6,7 +6,16 @@
 const { double, enumeration, LogLevel, provider, ready, string, u32, u64 } = require('@tstrace/ust');
 
 const http = provider('shop_http');
-const request = http.event('request', [string('method'), string('path'), enumeration('status', 'u16', { OK: 200, NOT_FOUND: 404, ERROR: 500 }), double('latency_ms')], LogLevel.INFO);
+const request = http.event(
+  'request',
+  [
+    string('method'),
+    string('path'),
+    enumeration('status', 'u16', { OK: 200, NOT_FOUND: 404, ERROR: 500 }),
+    double('latency_ms'),
+  ],
+  LogLevel.INFO,
+);
 const db = provider('shop_db');
 const query = db.event('query', [string('table'), u64('rows'), double('ms')], LogLevel.DEBUG);
 const cacheMiss = provider('shop_cache').event('miss', [string('key'), u32('size')], LogLevel.WARNING);

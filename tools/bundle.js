@@ -11,7 +11,9 @@ const root = path.join(__dirname, '..');
 const clientProtoOnly = {
   name: 'client-proto-only',
   setup(build) {
-    build.onResolve({ filter: /\/gen\/proto$/ }, (args) => ({ path: path.join(args.resolveDir, 'gen/client-proto.js') }));
+    build.onResolve({ filter: /\/gen\/proto$/ }, (args) => ({
+      path: path.join(args.resolveDir, 'gen/client-proto.js'),
+    }));
   },
 };
 const binaries = [
@@ -21,21 +23,24 @@ const binaries = [
 ];
 
 for (const { entry, out, plugins } of binaries) {
-  esbuild.build({
-    entryPoints: [path.join(root, entry)],
-    outfile: path.join(root, out),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    sourcemap: 'linked',
-    logLevel: 'warning',
-    // The CLI finds the daemon binary at run time on purpose.
-    logOverride: { 'require-resolve-not-external': 'silent' },
-    external: ['@tstrace/native'],
-    plugins,
-  }).then(() => writeCache(path.join(root, out))).catch(() => {
-    process.exitCode = 1; // esbuild has printed the errors
-  });
+  esbuild
+    .build({
+      entryPoints: [path.join(root, entry)],
+      outfile: path.join(root, out),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      sourcemap: 'linked',
+      logLevel: 'warning',
+      // The CLI finds the daemon binary at run time on purpose.
+      logOverride: { 'require-resolve-not-external': 'silent' },
+      external: ['@tstrace/native'],
+      plugins,
+    })
+    .then(() => writeCache(path.join(root, out)))
+    .catch(() => {
+      process.exitCode = 1; // esbuild has printed the errors
+    });
 }

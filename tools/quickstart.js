@@ -15,7 +15,12 @@ const cli = path.join(repo, 'apps/cli/bin/tstrace');
 const trace = path.join(root, 'trace');
 
 function show(command, args) {
-  process.stdout.write(`\n$ ${[command, ...args].map((a) => (/[\s*"'&|<>]/.test(a) ? `'${a}'` : a)).join(' ').replace(root, '$TMP')}\n`);
+  process.stdout.write(
+    `\n$ ${[command, ...args]
+      .map((a) => (/[\s*"'&|<>]/.test(a) ? `'${a}'` : a))
+      .join(' ')
+      .replace(root, '$TMP')}\n`,
+  );
 }
 
 function tstrace(...args) {
@@ -34,7 +39,8 @@ try {
   } else {
     show('babeltrace2', [trace]);
     const bt = spawnSync('babeltrace2', [trace], { stdio: 'inherit' });
-    if (bt.error) process.stdout.write('(babeltrace2 is not installed: apt-get install babeltrace2 to read the trace)\n');
+    if (bt.error)
+      process.stdout.write('(babeltrace2 is not installed: apt-get install babeltrace2 to read the trace)\n');
   }
 } catch (err) {
   process.stderr.write(`${err.message}\n`);

@@ -1,11 +1,26 @@
 import { ArgsError, OptionSpec, OptionValue } from '@tstrace/args';
 import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
-import { appToJson, LOGLEVELS, parseLoglevel, SessiondClient, SessionInfo, sessionToJson, tstraceHome } from '@tstrace/ctl';
+import {
+  appToJson,
+  LOGLEVELS,
+  parseLoglevel,
+  SessiondClient,
+  SessionInfo,
+  sessionToJson,
+  tstraceHome,
+} from '@tstrace/ctl';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { clearCurrentSession, currentSession, setCurrentSession } from './rc';
-import { outputOf, renderApps, renderKernelEvents, renderSession, renderSessionList, renderTraceSummary } from './render';
+import {
+  outputOf,
+  renderApps,
+  renderKernelEvents,
+  renderSession,
+  renderSessionList,
+  renderTraceSummary,
+} from './render';
 import { snapshot } from './snapshot';
 import { parseCount, parseList, parseMicros, parseSize } from './units';
 import { countEvents, renderCounts, runView, VIEW_DESCRIPTION, VIEW_OPTIONS, VIEW_USAGE } from './view';
@@ -41,7 +56,13 @@ export interface Command {
 }
 
 const opt = {
-  session: { name: 'session', short: 's', kind: 'value', valueName: 'NAME', help: 'apply to this session (default: the current session)' },
+  session: {
+    name: 'session',
+    short: 's',
+    kind: 'value',
+    valueName: 'NAME',
+    help: 'apply to this session (default: the current session)',
+  },
   userspace: { name: 'userspace', short: 'u', kind: 'flag', help: 'userspace domain' },
   kernel: { name: 'kernel', short: 'k', kind: 'flag', help: 'kernel domain' },
   channel: { name: 'channel', short: 'c', kind: 'value', valueName: 'NAME', help: 'apply to this channel' },
@@ -66,7 +87,11 @@ function domainLabel(domain: number): string {
 /** -s NAME, else the positional, else the current session from .tstracerc. */
 function sessionName(ctx: CommandContext, positional?: string): string {
   const name = str(ctx, 'session') ?? positional ?? currentSession();
-  if (!name) throw new StatusError(StatusCode.NO_CURRENT_SESSION, 'no session given and no current session: create one, or use set-session');
+  if (!name)
+    throw new StatusError(
+      StatusCode.NO_CURRENT_SESSION,
+      'no session given and no current session: create one, or use set-session',
+    );
   return name;
 }
 
@@ -96,12 +121,35 @@ const create: Command = {
   maxPositionals: 1,
   options: [
     { name: 'output', short: 'o', kind: 'value', valueName: 'DIR', help: 'write the trace to DIR' },
-    { name: 'set-url', short: 'U', kind: 'value', valueName: 'URL', help: 'file://PATH or net://HOST[:CTRL_PORT[:DATA_PORT]]' },
-    { name: 'ctrl-url', short: 'C', kind: 'value', valueName: 'URL', help: 'control URL of a relay daemon (with --data-url)' },
-    { name: 'data-url', short: 'D', kind: 'value', valueName: 'URL', help: 'data URL of a relay daemon (with --ctrl-url)' },
+    {
+      name: 'set-url',
+      short: 'U',
+      kind: 'value',
+      valueName: 'URL',
+      help: 'file://PATH or net://HOST[:CTRL_PORT[:DATA_PORT]]',
+    },
+    {
+      name: 'ctrl-url',
+      short: 'C',
+      kind: 'value',
+      valueName: 'URL',
+      help: 'control URL of a relay daemon (with --data-url)',
+    },
+    {
+      name: 'data-url',
+      short: 'D',
+      kind: 'value',
+      valueName: 'URL',
+      help: 'data URL of a relay daemon (with --ctrl-url)',
+    },
     { name: 'no-output', kind: 'flag', help: 'record no trace (e.g. for snapshots taken later elsewhere)' },
     { name: 'snapshot', kind: 'flag', help: 'snapshot mode: channels in overwrite mode, recorded on demand' },
-    { name: 'live', kind: 'optional', valueName: 'USEC', help: 'live mode, streaming to a relay daemon; optional timer in µs (default 1000000)' },
+    {
+      name: 'live',
+      kind: 'optional',
+      valueName: 'USEC',
+      help: 'live mode, streaming to a relay daemon; optional timer in µs (default 1000000)',
+    },
     { name: 'shm-path', kind: 'value', valueName: 'PATH', help: 'create the shared-memory buffers under PATH' },
   ],
   async run(ctx) {
@@ -110,7 +158,9 @@ const create: Command = {
     if (typeof live === 'string' && liveTimerUs === 0) throw new ArgsError('--live timer must be greater than 0');
     const output = str(ctx, 'output');
     const shm = str(ctx, 'shm-path');
-    const info = await (await ctx.client()).createSession({
+    const info = await (
+      await ctx.client()
+    ).createSession({
       name: ctx.positionals[0] ?? '',
       output: {
         path: output !== undefined ? path.resolve(output) : '',
@@ -128,7 +178,11 @@ const create: Command = {
     const name = info.config?.name ?? '';
     setCurrentSession(name);
     const out = outputOf(info);
-    printSession(ctx, info, `Session ${name} created.\n${out === 'none' ? 'Traces will not be output\n' : `Traces will be output to ${out}\n`}`);
+    printSession(
+      ctx,
+      info,
+      `Session ${name} created.\n${out === 'none' ? 'Traces will not be output\n' : `Traces will be output to ${out}\n`}`,
+    );
   },
 };
 
@@ -146,19 +200,28 @@ const destroy: Command = {
     const current = currentSession();
     if (current && destroyed.includes(current)) clearCurrentSession();
     if (ctx.json) ctx.printJson({ destroyed });
-    else if (!ctx.quiet) ctx.print(destroyed.length ? destroyed.map((n) => `Session ${n} destroyed\n`).join('') : 'No session to destroy\n');
+    else if (!ctx.quiet)
+      ctx.print(
+        destroyed.length ? destroyed.map((n) => `Session ${n} destroyed\n`).join('') : 'No session to destroy\n',
+      );
   },
 };
 
 const list: Command = {
   name: 'list',
-  summary: 'List sessions, one session in detail, the registered userspace events, or the kernel\'s events',
+  summary: "List sessions, one session in detail, the registered userspace events, or the kernel's events",
   usage: 'tstrace list [SESSION [-u|-k] [-c CHANNEL]] | tstrace list -u | tstrace list -k [--syscall]',
   maxPositionals: 1,
-  options: [opt.userspace, opt.kernel, opt.channel, { name: 'syscall', kind: 'flag', help: 'with -k: list system calls instead of tracepoints' }],
+  options: [
+    opt.userspace,
+    opt.kernel,
+    opt.channel,
+    { name: 'syscall', kind: 'flag', help: 'with -k: list system calls instead of tracepoints' },
+  ],
   async run(ctx) {
     const domain = domainOf(ctx, false);
-    if (flag(ctx, 'syscall') && (domain !== Domain.KERNEL || ctx.positionals.length)) throw new ArgsError('--syscall lists the kernel\'s system calls: use it as list -k --syscall');
+    if (flag(ctx, 'syscall') && (domain !== Domain.KERNEL || ctx.positionals.length))
+      throw new ArgsError("--syscall lists the kernel's system calls: use it as list -k --syscall");
     const client = await ctx.client();
     const session = ctx.positionals[0];
     if (!session) {
@@ -183,7 +246,12 @@ const list: Command = {
     }
     const info = await client.getSession(session);
     const channel = str(ctx, 'channel');
-    if (channel && !(info.config?.channels ?? []).some((c: tstrace.client.Channel.$Properties) => c.name === channel && (!domain || c.domain === domain))) {
+    if (
+      channel &&
+      !(info.config?.channels ?? []).some(
+        (c: tstrace.client.Channel.$Properties) => c.name === channel && (!domain || c.domain === domain),
+      )
+    ) {
       throw new StatusError(StatusCode.CHANNEL_NOT_FOUND, `channel "${channel}" not found in session "${session}"`);
     }
     if (ctx.json) ctx.printJson(sessionToJson(info));
@@ -199,10 +267,14 @@ const status: Command = {
   options: [],
   async run(ctx) {
     const name = currentSession();
-    if (!name) throw new StatusError(StatusCode.NO_CURRENT_SESSION, 'no current session: create one, or use set-session');
+    if (!name)
+      throw new StatusError(StatusCode.NO_CURRENT_SESSION, 'no current session: create one, or use set-session');
     const info = await (await ctx.client()).getSession(name);
     if (ctx.json) ctx.printJson(sessionToJson(info));
-    else ctx.print(`Recording session ${name}: ${info.config?.active ? '[active]' : '[inactive]'}\n${renderSession(info).split('\n').slice(1).join('\n')}`);
+    else
+      ctx.print(
+        `Recording session ${name}: ${info.config?.active ? '[active]' : '[inactive]'}\n${renderSession(info).split('\n').slice(1).join('\n')}`,
+      );
   },
 };
 
@@ -212,7 +284,9 @@ const enableChannel: Command = {
   usage: 'tstrace enable-channel (-u|-k) [OPTIONS] NAME[,NAME...]',
   maxPositionals: 1,
   options: [
-    opt.userspace, opt.kernel, opt.session,
+    opt.userspace,
+    opt.kernel,
+    opt.session,
     { name: 'discard', kind: 'flag', help: 'discard new events when the buffer is full (default)' },
     { name: 'overwrite', kind: 'flag', help: 'overwrite the oldest sub-buffer when full (flight recorder)' },
     { name: 'subbuf-size', kind: 'value', valueName: 'SIZE', help: 'sub-buffer size: a power of two, k/M/G suffixes' },
@@ -221,7 +295,13 @@ const enableChannel: Command = {
     { name: 'read-timer', kind: 'value', valueName: 'USEC', help: 'check for data this often' },
     { name: 'monitor-timer', kind: 'value', valueName: 'USEC', help: 'sample buffer usage this often' },
     { name: 'tracefile-size', short: 'C', kind: 'value', valueName: 'SIZE', help: 'maximum size of each trace file' },
-    { name: 'tracefile-count', short: 'W', kind: 'value', valueName: 'COUNT', help: 'maximum number of trace files per stream' },
+    {
+      name: 'tracefile-count',
+      short: 'W',
+      kind: 'value',
+      valueName: 'COUNT',
+      help: 'maximum number of trace files per stream',
+    },
     { name: 'buffers-uid', kind: 'flag', help: 'one buffer per user (userspace default)' },
     { name: 'buffers-pid', kind: 'flag', help: 'one buffer per process (userspace)' },
     { name: 'buffers-global', kind: 'flag', help: 'one buffer for the system (kernel default)' },
@@ -230,17 +310,27 @@ const enableChannel: Command = {
     const domain = domainOf(ctx);
     const channelNames = names(ctx, 'channel names');
     if (channelNames.length === 0) throw new ArgsError('give the channel name');
-    if (flag(ctx, 'discard') && flag(ctx, 'overwrite')) throw new ArgsError('--discard and --overwrite cannot be used together');
+    if (flag(ctx, 'discard') && flag(ctx, 'overwrite'))
+      throw new ArgsError('--discard and --overwrite cannot be used together');
     const schemes = ['buffers-uid', 'buffers-pid', 'buffers-global'].filter((s) => flag(ctx, s));
     if (schemes.length > 1) throw new ArgsError(`choose one buffering scheme, not --${schemes.join(' and --')}`);
-    const value = <T>(name: string, parse: (o: string, t: string) => T) => (str(ctx, name) === undefined ? undefined : parse(`--${name}`, str(ctx, name) as string));
-    const buffers = { 'buffers-uid': BufferScheme.PER_UID, 'buffers-pid': BufferScheme.PER_PID, 'buffers-global': BufferScheme.GLOBAL }[schemes[0] as string] ?? BufferScheme.BUFFERS_DEFAULT;
+    const value = <T>(name: string, parse: (o: string, t: string) => T) =>
+      str(ctx, name) === undefined ? undefined : parse(`--${name}`, str(ctx, name) as string);
+    const buffers =
+      {
+        'buffers-uid': BufferScheme.PER_UID,
+        'buffers-pid': BufferScheme.PER_PID,
+        'buffers-global': BufferScheme.GLOBAL,
+      }[schemes[0] as string] ?? BufferScheme.BUFFERS_DEFAULT;
     const session = sessionName(ctx);
     const client = await ctx.client();
     let reply;
     for (const name of channelNames) {
       reply = await client.enableChannel({
-        session, domain, name, buffers,
+        session,
+        domain,
+        name,
+        buffers,
         subbufSize: value('subbuf-size', parseSize),
         numSubbuf: value('num-subbuf', parseCount),
         overwrite: flag(ctx, 'overwrite') ? true : flag(ctx, 'discard') ? false : undefined,
@@ -251,7 +341,11 @@ const enableChannel: Command = {
         tracefileCount: value('tracefile-count', parseCount),
       });
     }
-    printSession(ctx, reply!.session as SessionInfo, channelNames.map((n) => `${domainLabel(domain)} channel ${n} enabled for session ${session}\n`).join(''));
+    printSession(
+      ctx,
+      reply!.session as SessionInfo,
+      channelNames.map((n) => `${domainLabel(domain)} channel ${n} enabled for session ${session}\n`).join(''),
+    );
   },
 };
 
@@ -267,7 +361,11 @@ const disableChannel: Command = {
     if (channelNames.length === 0) throw new ArgsError('give the channel name');
     const session = sessionName(ctx);
     const reply = await (await ctx.client()).disableChannel({ session, domain, names: channelNames });
-    printSession(ctx, reply.session as SessionInfo, channelNames.map((n) => `${domainLabel(domain)} channel ${n} disabled in session ${session}\n`).join(''));
+    printSession(
+      ctx,
+      reply.session as SessionInfo,
+      channelNames.map((n) => `${domainLabel(domain)} channel ${n} disabled in session ${session}\n`).join(''),
+    );
   },
 };
 
@@ -277,21 +375,39 @@ const enableEvent: Command = {
   usage: 'tstrace enable-event (-u|-k) [OPTIONS] (NAME[,NAME...] | -a)',
   maxPositionals: 1,
   options: [
-    opt.userspace, opt.kernel, opt.session, opt.channel, opt.all,
+    opt.userspace,
+    opt.kernel,
+    opt.session,
+    opt.channel,
+    opt.all,
     { name: 'tracepoint', kind: 'flag', help: 'tracepoint events (default)' },
     { name: 'syscall', kind: 'flag', help: 'system calls (kernel)' },
     { name: 'loglevel', kind: 'value', valueName: 'LEVEL', help: 'this log level or more severe (userspace)' },
     { name: 'loglevel-only', kind: 'value', valueName: 'LEVEL', help: 'exactly this log level (userspace)' },
-    { name: 'filter', short: 'f', kind: 'value', valueName: 'EXPR', help: "record only events for which EXPR is true, e.g. 'x > 10 && msg == \"a*\"'" },
-    { name: 'exclude', short: 'x', kind: 'value', valueName: 'LIST', help: 'event names the wildcard must not match (userspace)' },
+    {
+      name: 'filter',
+      short: 'f',
+      kind: 'value',
+      valueName: 'EXPR',
+      help: 'record only events for which EXPR is true, e.g. \'x > 10 && msg == "a*"\'',
+    },
+    {
+      name: 'exclude',
+      short: 'x',
+      kind: 'value',
+      valueName: 'LIST',
+      help: 'event names the wildcard must not match (userspace)',
+    },
   ],
   async run(ctx) {
     const domain = domainOf(ctx);
     const { all, eventNames } = eventSelection(ctx);
-    if (flag(ctx, 'syscall') && flag(ctx, 'tracepoint')) throw new ArgsError('--syscall and --tracepoint cannot be used together');
+    if (flag(ctx, 'syscall') && flag(ctx, 'tracepoint'))
+      throw new ArgsError('--syscall and --tracepoint cannot be used together');
     const range = str(ctx, 'loglevel');
     const single = str(ctx, 'loglevel-only');
-    if (range !== undefined && single !== undefined) throw new ArgsError('--loglevel and --loglevel-only cannot be used together');
+    if (range !== undefined && single !== undefined)
+      throw new ArgsError('--loglevel and --loglevel-only cannot be used together');
     let loglevelType = LoglevelType.LOGLEVEL_ALL;
     let loglevel = 0;
     if (range !== undefined || single !== undefined) {
@@ -306,10 +422,17 @@ const enableEvent: Command = {
     const channel = str(ctx, 'channel') ?? '';
     const filter = str(ctx, 'filter');
     if (filter !== undefined && filter.trim() === '') throw new ArgsError('--filter needs a non-empty expression');
-    const reply = await (await ctx.client()).enableEvent({
-      session, domain, channel, all, names: eventNames,
+    const reply = await (
+      await ctx.client()
+    ).enableEvent({
+      session,
+      domain,
+      channel,
+      all,
+      names: eventNames,
       type: flag(ctx, 'syscall') ? EventType.SYSCALL : EventType.TRACEPOINT,
-      loglevelType, loglevel,
+      loglevelType,
+      loglevel,
       filter: filter ?? '',
       exclusions: exclude === undefined ? [] : parseList('--exclude', exclude),
     });
@@ -332,7 +455,13 @@ const disableEvent: Command = {
     const session = sessionName(ctx);
     const channel = str(ctx, 'channel') ?? '';
     const reply = await (await ctx.client()).disableEvent({ session, domain, channel, all, names: eventNames });
-    printSession(ctx, reply.session as SessionInfo, (all ? ['all events'] : eventNames).map((n) => `${domainLabel(domain)} event ${n} disabled in channel ${channel || 'channel0'}\n`).join(''));
+    printSession(
+      ctx,
+      reply.session as SessionInfo,
+      (all ? ['all events'] : eventNames)
+        .map((n) => `${domainLabel(domain)} event ${n} disabled in channel ${channel || 'channel0'}\n`)
+        .join(''),
+    );
   },
 };
 
@@ -341,7 +470,19 @@ const addContext: Command = {
   summary: 'Add context fields to the events of channels',
   usage: 'tstrace add-context (-u|-k) [-s SESSION] [-c CHANNEL] -t TYPE [-t TYPE...]',
   maxPositionals: 0,
-  options: [opt.userspace, opt.kernel, opt.session, opt.channel, { name: 'type', short: 't', kind: 'list', valueName: 'TYPE', help: 'context type: vpid, vtid, vuid, vgid, procname (-u); pid, tid, prio, cpu_id, procname (-k)' }],
+  options: [
+    opt.userspace,
+    opt.kernel,
+    opt.session,
+    opt.channel,
+    {
+      name: 'type',
+      short: 't',
+      kind: 'list',
+      valueName: 'TYPE',
+      help: 'context type: vpid, vtid, vuid, vgid, procname (-u); pid, tid, prio, cpu_id, procname (-k)',
+    },
+  ],
   async run(ctx) {
     const domain = domainOf(ctx);
     const types = ((ctx.options.type as string[] | undefined) ?? []).flatMap((t) => parseList('--type', t));
@@ -349,7 +490,13 @@ const addContext: Command = {
     const session = sessionName(ctx);
     const channel = str(ctx, 'channel') ?? '';
     const reply = await (await ctx.client()).addContext({ session, domain, channel, types });
-    printSession(ctx, reply.session as SessionInfo, types.map((t) => `${domainLabel(domain)} context ${t} added to ${channel ? `channel ${channel}` : 'all channels'}\n`).join(''));
+    printSession(
+      ctx,
+      reply.session as SessionInfo,
+      types
+        .map((t) => `${domainLabel(domain)} context ${t} added to ${channel ? `channel ${channel}` : 'all channels'}\n`)
+        .join(''),
+    );
   },
 };
 
@@ -374,43 +521,84 @@ const stop: Command = {
   async run(ctx) {
     const name = sessionName(ctx, ctx.positionals[0]);
     const info = await (await ctx.client()).stop(name, flag(ctx, 'no-wait'));
-    printSession(ctx, info, `Tracing stopped for session ${name}\n${flag(ctx, 'no-wait') ? '' : renderTraceSummary(info)}`);
+    printSession(
+      ctx,
+      info,
+      `Tracing stopped for session ${name}\n${flag(ctx, 'no-wait') ? '' : renderTraceSummary(info)}`,
+    );
   },
 };
 
 const record: Command = {
   name: 'record',
-  summary: 'Trace a command from start to end: create, enable, start, run it, stop, destroy; then print the events per name',
+  summary:
+    'Trace a command from start to end: create, enable, start, run it, stop, destroy; then print the events per name',
   usage: 'tstrace record [-u EVENTS] [-k EVENTS] [-o DIR] [-n NAME] -- COMMAND [ARGS...]',
   maxPositionals: 0,
   takesCommand: true,
   options: [
-    { name: 'userspace', short: 'u', kind: 'value', valueName: 'EVENTS', help: 'userspace events to record, comma-separated, wildcards allowed (default: all, unless -k is given)' },
-    { name: 'kernel', short: 'k', kind: 'value', valueName: 'EVENTS', help: 'kernel events to enable (this version does not record them yet)' },
-    { name: 'output', short: 'o', kind: 'value', valueName: 'DIR', help: 'write the trace to DIR (default $TSTRACE_HOME/tstrace-traces/NAME-DATE)' },
+    {
+      name: 'userspace',
+      short: 'u',
+      kind: 'value',
+      valueName: 'EVENTS',
+      help: 'userspace events to record, comma-separated, wildcards allowed (default: all, unless -k is given)',
+    },
+    {
+      name: 'kernel',
+      short: 'k',
+      kind: 'value',
+      valueName: 'EVENTS',
+      help: 'kernel events to enable (this version does not record them yet)',
+    },
+    {
+      name: 'output',
+      short: 'o',
+      kind: 'value',
+      valueName: 'DIR',
+      help: 'write the trace to DIR (default $TSTRACE_HOME/tstrace-traces/NAME-DATE)',
+    },
     { name: 'name', short: 'n', kind: 'value', valueName: 'NAME', help: 'session name (default record-DATE)' },
   ],
   async run(ctx) {
-    if (ctx.rest.length === 0) throw new ArgsError('give the command to trace after --, e.g. tstrace record -- node app.js');
+    if (ctx.rest.length === 0)
+      throw new ArgsError('give the command to trace after --, e.g. tstrace record -- node app.js');
     const kernelText = str(ctx, 'kernel');
     const kernel = kernelText === undefined ? [] : parseList('-k', kernelText);
-    if (kernelText !== undefined && kernel.length === 0) throw new ArgsError('-k needs at least one event name or pattern');
+    if (kernelText !== undefined && kernel.length === 0)
+      throw new ArgsError('-k needs at least one event name or pattern');
     const userText = str(ctx, 'userspace') ?? (kernelText === undefined ? '*' : undefined);
     const events = userText === undefined ? [] : parseList('-u', userText);
-    if (userText !== undefined && events.length === 0) throw new ArgsError('-u needs at least one event name or pattern');
+    if (userText !== undefined && events.length === 0)
+      throw new ArgsError('-u needs at least one event name or pattern');
     const output = str(ctx, 'output');
     const client = await ctx.client();
-    const info = await client.createSession({ name: str(ctx, 'name') ?? `record-${process.pid}-${Date.now()}`, output: { path: output !== undefined ? path.resolve(output) : '' }, home: tstraceHome() });
+    const info = await client.createSession({
+      name: str(ctx, 'name') ?? `record-${process.pid}-${Date.now()}`,
+      output: { path: output !== undefined ? path.resolve(output) : '' },
+      home: tstraceHome(),
+    });
     const name = info.config!.name!;
     let code: number;
     try {
-      if (events.length) await client.enableEvent({ session: name, domain: Domain.USERSPACE, names: events, type: EventType.TRACEPOINT });
+      if (events.length)
+        await client.enableEvent({
+          session: name,
+          domain: Domain.USERSPACE,
+          names: events,
+          type: EventType.TRACEPOINT,
+        });
       if (kernel.length) {
         await client.enableEvent({ session: name, domain: Domain.KERNEL, names: kernel, type: EventType.TRACEPOINT });
-        process.stderr.write(`Warning: kernel events (${kernel.join(', ')}) are enabled but not recorded: this version of tstrace has no kernel data path yet\n`);
+        process.stderr.write(
+          `Warning: kernel events (${kernel.join(', ')}) are enabled but not recorded: this version of tstrace has no kernel data path yet\n`,
+        );
       }
       await client.start(name);
-      if (!ctx.quiet && !ctx.json) ctx.print(`Recording ${[...events, ...kernel.map((k) => `${k} (kernel)`)].join(', ')} into ${outputOf(info)}\n`);
+      if (!ctx.quiet && !ctx.json)
+        ctx.print(
+          `Recording ${[...events, ...kernel.map((k) => `${k} (kernel)`)].join(', ')} into ${outputOf(info)}\n`,
+        );
       code = await runTraced(ctx.rest);
     } catch (err) {
       await client.destroySession({ name }).catch(() => undefined);
@@ -424,7 +612,12 @@ const record: Command = {
       ctx.printJson({
         ...sessionToJson(stopped),
         exitCode: code,
-        trace: { events: Object.fromEntries(counts.byName), total: counts.total, discarded: Number(counts.discardedEvents), packetsLost: Number(counts.discardedPackets) },
+        trace: {
+          events: Object.fromEntries(counts.byName),
+          total: counts.total,
+          discarded: Number(counts.discardedEvents),
+          packetsLost: Number(counts.discardedPackets),
+        },
       });
     } else if (!ctx.quiet) ctx.print(renderTraceSummary(stopped) + renderCounts(counts));
     return code;
@@ -433,7 +626,7 @@ const record: Command = {
 
 const view: Command = {
   name: 'view',
-  summary: 'Print the events of a session\'s trace, or of the traces under a path, as babeltrace2 does',
+  summary: "Print the events of a session's trace, or of the traces under a path, as babeltrace2 does",
   usage: VIEW_USAGE,
   description: VIEW_DESCRIPTION,
   maxPositionals: 1,
@@ -450,7 +643,9 @@ function runTraced(argv: string[]): Promise<number> {
   // Loaded here: child_process costs start-up time to every other command (docs/ARCHITECTURE.md).
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const register = require.resolve('@tstrace/ust/register');
-  const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--import=${JSON.stringify(pathToFileURL(register).href)}`].join(' ').trim();
+  const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--import=${JSON.stringify(pathToFileURL(register).href)}`]
+    .join(' ')
+    .trim();
   const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: nodeOptions } });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const onInt = forward('SIGINT');
@@ -458,7 +653,9 @@ function runTraced(argv: string[]): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   return new Promise((resolve, reject) => {
-    child.once('error', (err) => reject(new StatusError(StatusCode.INVALID_ARGUMENT, `cannot run ${argv[0]}: ${err.message}`)));
+    child.once('error', (err) =>
+      reject(new StatusError(StatusCode.INVALID_ARGUMENT, `cannot run ${argv[0]}: ${err.message}`)),
+    );
     child.once('exit', (code, signal) => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
@@ -470,24 +667,34 @@ function runTraced(argv: string[]): Promise<number> {
 function trackCommand(name: 'track' | 'untrack'): Command {
   return {
     name,
-    summary: name === 'track' ? 'Add PIDs to the PID tracker of a domain' : 'Remove PIDs from the PID tracker of a domain',
+    summary:
+      name === 'track' ? 'Add PIDs to the PID tracker of a domain' : 'Remove PIDs from the PID tracker of a domain',
     usage: `tstrace ${name} (-u|-k) [-s SESSION] (--pid PID[,PID...] | --all)`,
     maxPositionals: 0,
     options: [
-      opt.userspace, opt.kernel, opt.session, opt.all,
+      opt.userspace,
+      opt.kernel,
+      opt.session,
+      opt.all,
       { name: 'pid', short: 'p', kind: 'list', valueName: 'PID[,PID...]', help: 'process IDs' },
       { name: 'vpid', kind: 'list', valueName: 'VPID[,VPID...]', help: 'same as --pid, for the userspace domain' },
     ],
     async run(ctx) {
       const domain = domainOf(ctx);
       const all = flag(ctx, 'all');
-      const given = [...((ctx.options.pid as string[] | undefined) ?? []), ...((ctx.options.vpid as string[] | undefined) ?? [])];
+      const given = [
+        ...((ctx.options.pid as string[] | undefined) ?? []),
+        ...((ctx.options.vpid as string[] | undefined) ?? []),
+      ];
       const pids = given.flatMap((p) => parseList('--pid', p)).map((p) => parseCount('--pid', p));
       if (all && pids.length) throw new ArgsError('--all and --pid cannot be used together');
       if (!all && pids.length === 0) throw new ArgsError('give --pid PID[,PID...] or --all');
       const session = sessionName(ctx);
       const client = await ctx.client();
-      const info = name === 'track' ? await client.track({ session, domain, all, pids }) : await client.untrack({ session, domain, all, pids });
+      const info =
+        name === 'track'
+          ? await client.track({ session, domain, all, pids })
+          : await client.untrack({ session, domain, all, pids });
       const what = all ? 'All PIDs' : `PID${pids.length > 1 ? 's' : ''} ${pids.join(', ')}`;
       printSession(ctx, info, `${what} ${name}ed in session ${session}\n`);
     },
@@ -499,12 +706,30 @@ const save: Command = {
   summary: 'Save sessions to JSON files (all of them when no name is given)',
   usage: 'tstrace save [SESSION] [-a] [-o DIR] [-f]',
   maxPositionals: 1,
-  options: [opt.all, { name: 'output-path', short: 'o', kind: 'value', valueName: 'DIR', help: 'directory of the files (default $TSTRACE_HOME/.tstrace/sessions)' }, { name: 'force', short: 'f', kind: 'flag', help: 'overwrite existing files' }],
+  options: [
+    opt.all,
+    {
+      name: 'output-path',
+      short: 'o',
+      kind: 'value',
+      valueName: 'DIR',
+      help: 'directory of the files (default $TSTRACE_HOME/.tstrace/sessions)',
+    },
+    { name: 'force', short: 'f', kind: 'flag', help: 'overwrite existing files' },
+  ],
   async run(ctx) {
     const all = flag(ctx, 'all');
     if (all && ctx.positionals.length) throw new ArgsError('give a session name or --all, not both');
     const out = str(ctx, 'output-path');
-    const paths = await (await ctx.client()).save({ name: ctx.positionals[0] ?? '', all: all || !ctx.positionals.length, outputDir: out ? path.resolve(out) : '', force: flag(ctx, 'force'), home: tstraceHome() });
+    const paths = await (
+      await ctx.client()
+    ).save({
+      name: ctx.positionals[0] ?? '',
+      all: all || !ctx.positionals.length,
+      outputDir: out ? path.resolve(out) : '',
+      force: flag(ctx, 'force'),
+      home: tstraceHome(),
+    });
     if (ctx.json) ctx.printJson({ saved: paths });
     else if (!ctx.quiet) ctx.print(paths.map((p) => `Session ${path.basename(p, '.json')} saved to ${p}\n`).join(''));
   },
@@ -517,7 +742,13 @@ const load: Command = {
   maxPositionals: 1,
   options: [
     opt.all,
-    { name: 'input-path', short: 'i', kind: 'value', valueName: 'PATH', help: 'a session file or a directory of them (default $TSTRACE_HOME/.tstrace/sessions)' },
+    {
+      name: 'input-path',
+      short: 'i',
+      kind: 'value',
+      valueName: 'PATH',
+      help: 'a session file or a directory of them (default $TSTRACE_HOME/.tstrace/sessions)',
+    },
     { name: 'force', short: 'f', kind: 'flag', help: 'replace sessions of the same name' },
     { name: 'override-name', kind: 'value', valueName: 'NAME', help: 'load the session under this name' },
   ],
@@ -525,7 +756,16 @@ const load: Command = {
     const all = flag(ctx, 'all');
     if (all && ctx.positionals.length) throw new ArgsError('give a session name or --all, not both');
     const input = str(ctx, 'input-path');
-    const loaded = await (await ctx.client()).load({ name: ctx.positionals[0] ?? '', all: all || !ctx.positionals.length, inputPath: input ? path.resolve(input) : '', force: flag(ctx, 'force'), overrideName: str(ctx, 'override-name') ?? '', home: tstraceHome() });
+    const loaded = await (
+      await ctx.client()
+    ).load({
+      name: ctx.positionals[0] ?? '',
+      all: all || !ctx.positionals.length,
+      inputPath: input ? path.resolve(input) : '',
+      force: flag(ctx, 'force'),
+      overrideName: str(ctx, 'override-name') ?? '',
+      home: tstraceHome(),
+    });
     if (loaded.length === 1) setCurrentSession(loaded[0]);
     if (ctx.json) ctx.printJson({ loaded });
     else if (!ctx.quiet) ctx.print(loaded.map((n) => `Session ${n} loaded\n`).join(''));
@@ -563,6 +803,24 @@ const version: Command = {
 };
 
 export const COMMANDS: Command[] = [
-  create, destroy, list, status, enableChannel, disableChannel, enableEvent, disableEvent, addContext,
-  start, stop, record, view, snapshot, trackCommand('track'), trackCommand('untrack'), save, load, setSession, version,
+  create,
+  destroy,
+  list,
+  status,
+  enableChannel,
+  disableChannel,
+  enableEvent,
+  disableEvent,
+  addContext,
+  start,
+  stop,
+  record,
+  view,
+  snapshot,
+  trackCommand('track'),
+  trackCommand('untrack'),
+  save,
+  load,
+  setSession,
+  version,
 ];

@@ -23,11 +23,19 @@ function startSessiond(options: ConnectOptions): void {
   if (options.verbose > 0) process.stderr.write(`Spawning a session daemon: ${binary} ${args.join(' ')}\n`);
   // Loaded here: most commands never start a daemon, and each module costs start-up time.
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-  const result = spawnSync(process.execPath, [binary, ...args], { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'ignore', 'pipe'] });
-  if (result.error) throw new StatusError(StatusCode.NO_SESSIOND, `cannot start the session daemon ${binary}: ${result.error.message}`);
+  const result = spawnSync(process.execPath, [binary, ...args], {
+    encoding: 'utf8',
+    timeout: 10000,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (result.error)
+    throw new StatusError(StatusCode.NO_SESSIOND, `cannot start the session daemon ${binary}: ${result.error.message}`);
   // Another client may have started one meanwhile: that is fine, we connect to it.
   if (result.status !== 0 && !/already running/.test(result.stderr)) {
-    throw new StatusError(StatusCode.NO_SESSIOND, `the session daemon failed to start: ${result.stderr.trim() || `exit code ${result.status}`}`);
+    throw new StatusError(
+      StatusCode.NO_SESSIOND,
+      `the session daemon failed to start: ${result.stderr.trim() || `exit code ${result.status}`}`,
+    );
   }
 }
 
@@ -50,7 +58,8 @@ export async function connectSessiond(options: ConnectOptions): Promise<Sessiond
         if (!(e instanceof StatusError) || e.code !== StatusCode.NO_SESSIOND) throw e;
       }
     }
-    if (options.noSessiond) throw new StatusError(StatusCode.NO_SESSIOND, `${err.message}, and --no-sessiond forbids starting one`);
+    if (options.noSessiond)
+      throw new StatusError(StatusCode.NO_SESSIOND, `${err.message}, and --no-sessiond forbids starting one`);
     startSessiond(options);
     return SessiondClient.connect(fallback, { peerName: 'tstrace' });
   }

@@ -62,7 +62,10 @@ export async function run(argv: string[]): Promise<number> {
       parseArgs(argv.slice(0, commandIndex), GLOBAL_OPTIONS);
       throw new ArgsError(`unknown command "${name}" (see 'tstrace help')`);
     }
-    const parsed = parseArgs(argv.filter((_, i) => i !== commandIndex), [...GLOBAL_OPTIONS, ...(command?.options ?? [])]);
+    const parsed = parseArgs(
+      argv.filter((_, i) => i !== commandIndex),
+      [...GLOBAL_OPTIONS, ...(command?.options ?? [])],
+    );
     json = !!parsed.options.json;
     if (parsed.options.help) {
       out(command ? commandHelp(command) : mainHelp());
@@ -74,7 +77,9 @@ export async function run(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     if ((parsed.rest.length && !command.takesCommand) || parsed.positionals.length > command.maxPositionals) {
-      throw new ArgsError(`unexpected argument "${[...parsed.positionals.slice(command.maxPositionals), ...parsed.rest][0]}" for ${command.name} (usage: ${command.usage})`);
+      throw new ArgsError(
+        `unexpected argument "${[...parsed.positionals.slice(command.maxPositionals), ...parsed.rest][0]}" for ${command.name} (usage: ${command.usage})`,
+      );
     }
     const code = await command.run({
       options: parsed.options,
@@ -83,7 +88,11 @@ export async function run(argv: string[]): Promise<number> {
       json,
       quiet: !!parsed.options.quiet,
       client: async () => {
-        client ??= await connectSessiond({ noSessiond: !!parsed.options['no-sessiond'], sessiondPath: parsed.options['sessiond-path'] as string | undefined, verbose: (parsed.options.verbose as number) ?? 0 });
+        client ??= await connectSessiond({
+          noSessiond: !!parsed.options['no-sessiond'],
+          sessiondPath: parsed.options['sessiond-path'] as string | undefined,
+          verbose: (parsed.options.verbose as number) ?? 0,
+        });
         return client;
       },
       print: out,
@@ -94,7 +103,11 @@ export async function run(argv: string[]): Promise<number> {
     if (err instanceof ArgsError) return fail(EXIT.usage, err, 'USAGE');
     if (err instanceof StatusError) {
       const label = statusName(err.code);
-      return fail(label === 'NO_SESSIOND' || label === 'TIMEOUT' || label === 'PERMISSION_DENIED' ? EXIT.noSessiond : EXIT.failed, err, label);
+      return fail(
+        label === 'NO_SESSIOND' || label === 'TIMEOUT' || label === 'PERMISSION_DENIED' ? EXIT.noSessiond : EXIT.failed,
+        err,
+        label,
+      );
     }
     return fail(EXIT.failed, err as Error, 'INTERNAL_ERROR');
   } finally {
@@ -119,14 +132,42 @@ export function main(): void {
  * session), so that the V8 code cache written at build time holds it compiled.
  */
 export function warmUp(): void {
-  parseArgs(['--json', '-s', 'x', 'a,b'], [...GLOBAL_OPTIONS, ...COMMANDS.flatMap((c) => c.options)].filter((o, i, all) => all.findIndex((x) => x.name === o.name) === i));
-  const request = tstrace.client.Request.encode({ id: 1, enableEvent: { session: 's', domain: 1, names: ['a'], filter: 'x > 1' } }).finish();
+  parseArgs(
+    ['--json', '-s', 'x', 'a,b'],
+    [...GLOBAL_OPTIONS, ...COMMANDS.flatMap((c) => c.options)].filter(
+      (o, i, all) => all.findIndex((x) => x.name === o.name) === i,
+    ),
+  );
+  const request = tstrace.client.Request.encode({
+    id: 1,
+    enableEvent: { session: 's', domain: 1, names: ['a'], filter: 'x > 1' },
+  }).finish();
   new FrameDecoder().push(encodeFrame(request));
   tstrace.client.Request.decode(request);
-  const channel = { name: 'c', domain: 1, enabled: true, subbufSize: 4096, numSubbuf: 4, events: [{ name: 'a', enabled: true, filter: 'x', exclusions: ['b'] }], contexts: ['vpid'] };
-  const session = { config: { name: 's', output: { path: '/p' }, channels: [channel], trackers: [{ domain: 1, all: false, pids: [1] }] }, uuid: 'u' };
-  const reply = tstrace.client.Reply.decode(tstrace.client.Reply.encode({ id: 1, status: { code: 0, message: 'ok' }, session }).finish());
-  tstrace.common.HelloReply.decode(tstrace.common.HelloReply.encode({ status: { code: 0 }, protocolMajor: 1 }).finish());
+  const channel = {
+    name: 'c',
+    domain: 1,
+    enabled: true,
+    subbufSize: 4096,
+    numSubbuf: 4,
+    events: [{ name: 'a', enabled: true, filter: 'x', exclusions: ['b'] }],
+    contexts: ['vpid'],
+  };
+  const session = {
+    config: {
+      name: 's',
+      output: { path: '/p' },
+      channels: [channel],
+      trackers: [{ domain: 1, all: false, pids: [1] }],
+    },
+    uuid: 'u',
+  };
+  const reply = tstrace.client.Reply.decode(
+    tstrace.client.Reply.encode({ id: 1, status: { code: 0, message: 'ok' }, session }).finish(),
+  );
+  tstrace.common.HelloReply.decode(
+    tstrace.common.HelloReply.encode({ status: { code: 0 }, protocolMajor: 1 }).finish(),
+  );
   renderSession(reply.session!);
   sessionToJson(reply.session!);
   for (const c of COMMANDS) commandHelp(c);

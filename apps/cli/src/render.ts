@@ -20,7 +20,9 @@ export function renderSessionList(sessions: SessionInfo[], current: string | und
   const lines = ['Available tracing sessions:'];
   sessions.forEach((s, i) => {
     const c = s.config!;
-    const extra = [c.snapshot ? ' snapshot' : '', c.live ? ` [live, timer: ${toNumber(c.liveTimerUs)} us]` : ''].join('');
+    const extra = [c.snapshot ? ' snapshot' : '', c.live ? ` [live, timer: ${toNumber(c.liveTimerUs)} us]` : ''].join(
+      '',
+    );
     lines.push(`  ${i + 1}) ${c.name} (${outputOf(s)}) ${stateOf(s)}${extra}${c.name === current ? ' (current)' : ''}`);
   });
   lines.push('', 'Use tstrace list <session_name> for more details');
@@ -29,8 +31,10 @@ export function renderSessionList(sessions: SessionInfo[], current: string | und
 
 function eventLine(e: tstrace.client.IEventRule): string {
   const parts = [e.name ?? ''];
-  if (e.loglevelType === LoglevelType.LOGLEVEL_RANGE) parts.push(`(loglevel: ${loglevelName(e.loglevel ?? 0)} (or more severe))`);
-  if (e.loglevelType === LoglevelType.LOGLEVEL_SINGLE) parts.push(`(loglevel: ${loglevelName(e.loglevel ?? 0)} (only))`);
+  if (e.loglevelType === LoglevelType.LOGLEVEL_RANGE)
+    parts.push(`(loglevel: ${loglevelName(e.loglevel ?? 0)} (or more severe))`);
+  if (e.loglevelType === LoglevelType.LOGLEVEL_SINGLE)
+    parts.push(`(loglevel: ${loglevelName(e.loglevel ?? 0)} (only))`);
   parts.push(`(type: ${e.type === EventType.SYSCALL ? 'syscall' : 'tracepoint'})`);
   parts.push(e.enabled ? '[enabled]' : '[disabled]');
   if (e.filter) parts.push(`[filter: ${e.filter}]`);
@@ -47,12 +51,16 @@ function bufferLines(b: tstrace.client.IBufferInfo): string[] {
   const who = b.owner === 'pid' ? `pid ${b.id} (${b.procname})` : `uid ${b.id}`;
   const streams = b.streamPaths?.length ?? 0;
   const events = b.events?.length ?? 0;
-  const lines = [`${who}: ${b.directory} (${streams} stream${streams === 1 ? '' : 's'}, ${events} event id${events === 1 ? '' : 's'})`];
+  const lines = [
+    `${who}: ${b.directory} (${streams} stream${streams === 1 ? '' : 's'}, ${events} event id${events === 1 ? '' : 's'})`,
+  ];
   if (b.traceDir) {
     const lost = [`${count(b.eventsDiscarded)} discarded`];
     if (toNumber(b.packetsOverwritten)) lost.push(`${count(b.packetsOverwritten)} packets overwritten`);
     if (toNumber(b.packetsSkipped)) lost.push(`${count(b.packetsSkipped)} packets skipped (a writer died)`);
-    lines.push(`  -> ${b.traceDir}: ${count(b.eventsRecorded)} events recorded, ${lost.join(', ')}, ${count(b.packets)} packets${b.dataPending ? ', data pending' : ''}`);
+    lines.push(
+      `  -> ${b.traceDir}: ${count(b.eventsRecorded)} events recorded, ${lost.join(', ')}, ${count(b.packets)} packets${b.dataPending ? ', data pending' : ''}`,
+    );
     if (b.outputError) lines.push(`  !! ${b.outputError}`);
   }
   return lines;
@@ -67,10 +75,19 @@ function count(v: number | { toNumber(): number } | null | undefined): string {
  * userspace channel, the trace's path, and a warning when events were lost.
  */
 export function renderTraceSummary(info: SessionInfo): string {
-  const byChannel = new Map<string, { recorded: number; discarded: number; overwritten: number; skipped: number; pending: boolean }>();
+  const byChannel = new Map<
+    string,
+    { recorded: number; discarded: number; overwritten: number; skipped: number; pending: boolean }
+  >();
   for (const b of info.buffers ?? []) {
     if (!b.traceDir) continue;
-    const c = byChannel.get(b.channel ?? '') ?? { recorded: 0, discarded: 0, overwritten: 0, skipped: 0, pending: false };
+    const c = byChannel.get(b.channel ?? '') ?? {
+      recorded: 0,
+      discarded: 0,
+      overwritten: 0,
+      skipped: 0,
+      pending: false,
+    };
     c.recorded += toNumber(b.eventsRecorded);
     c.discarded += toNumber(b.eventsDiscarded);
     c.overwritten += toNumber(b.packetsOverwritten);
@@ -87,9 +104,15 @@ export function renderTraceSummary(info: SessionInfo): string {
     lines.push(line);
   }
   const discarded = [...byChannel.values()].reduce((n, c) => n + c.discarded, 0);
-  if (discarded) lines.push(`Warning: ${discarded.toLocaleString('en-US')} events were discarded: use larger or more sub-buffers (enable-channel --subbuf-size/--num-subbuf)`);
+  if (discarded)
+    lines.push(
+      `Warning: ${discarded.toLocaleString('en-US')} events were discarded: use larger or more sub-buffers (enable-channel --subbuf-size/--num-subbuf)`,
+    );
   const restarts = info.consumerRestarts ?? 0;
-  if (restarts) lines.push(`Warning: the consumer daemon was restarted ${restarts} time${restarts === 1 ? '' : 's'}; buffers were not drained for ${toNumber(info.consumerDownMs)} ms`);
+  if (restarts)
+    lines.push(
+      `Warning: the consumer daemon was restarted ${restarts} time${restarts === 1 ? '' : 's'}; buffers were not drained for ${toNumber(info.consumerDownMs)} ms`,
+    );
   if (byChannel.size && info.config?.output?.path) lines.push(`Trace written to ${info.config.output.path}`);
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
@@ -98,32 +121,55 @@ export function renderTraceSummary(info: SessionInfo): string {
 export function renderSession(info: SessionInfo, only?: { domain?: number; channel?: string }): string {
   const c = info.config!;
   const lines = [`Tracing session ${c.name}: ${stateOf(info)}`, `    Trace output: ${outputOf(info)}`];
-  if (info.consumerRestarts) lines.push(`    Consumer daemon restarted ${info.consumerRestarts} time${info.consumerRestarts === 1 ? '' : 's'}: buffers not drained for ${toNumber(info.consumerDownMs)} ms`);
+  if (info.consumerRestarts)
+    lines.push(
+      `    Consumer daemon restarted ${info.consumerRestarts} time${info.consumerRestarts === 1 ? '' : 's'}: buffers not drained for ${toNumber(info.consumerDownMs)} ms`,
+    );
   if (c.snapshot) {
     const [o] = c.snapshotOutputs ?? [];
-    lines.push(`    Snapshot mode, output: ${o ? `[${o.id}] ${o.name}: ${o.path || `${o.ctrlUrl} ${o.dataUrl}`}` : 'none'}`);
+    lines.push(
+      `    Snapshot mode, output: ${o ? `[${o.id}] ${o.name}: ${o.path || `${o.ctrlUrl} ${o.dataUrl}`}` : 'none'}`,
+    );
   }
   if (c.live) lines.push(`    Live timer interval: ${toNumber(c.liveTimerUs)} us`);
   if (c.shmPath) lines.push(`    Shared memory path: ${c.shmPath}`);
   for (const domain of [Domain.KERNEL, Domain.USERSPACE]) {
     if (only?.domain && only.domain !== domain) continue;
-    const channels = (c.channels ?? []).filter((ch: tstrace.client.IChannel) => ch.domain === domain && (!only?.channel || ch.name === only.channel));
+    const channels = (c.channels ?? []).filter(
+      (ch: tstrace.client.IChannel) => ch.domain === domain && (!only?.channel || ch.name === only.channel),
+    );
     const tracker = (c.trackers ?? []).find((t: tstrace.client.IPidTracker) => t.domain === domain);
     if (channels.length === 0 && (!tracker || tracker.all)) continue;
     lines.push('', `=== Domain: ${domain === Domain.KERNEL ? 'Linux kernel' : 'User space'} ===`, '');
-    if (domain === Domain.USERSPACE && channels[0]) lines.push(`Buffering scheme: ${channels[0].buffers === BufferScheme.PER_PID ? 'per-process' : 'per-user'}`, '');
-    lines.push('Tracked process attributes', '--------------------------', `  PID: ${trackerLine(tracker)}`, '', 'Channels:', '-------------');
+    if (domain === Domain.USERSPACE && channels[0])
+      lines.push(`Buffering scheme: ${channels[0].buffers === BufferScheme.PER_PID ? 'per-process' : 'per-user'}`, '');
+    lines.push(
+      'Tracked process attributes',
+      '--------------------------',
+      `  PID: ${trackerLine(tracker)}`,
+      '',
+      'Channels:',
+      '-------------',
+    );
     if (channels.length === 0) lines.push('None');
     for (const ch of channels) {
       lines.push(`- ${ch.name}: ${ch.enabled ? '[enabled]' : '[disabled]'}`, '', '    Attributes:');
       lines.push(`      Event-loss mode:  ${ch.overwrite ? 'overwrite' : 'discard'}`);
       lines.push(`      Sub-buffer size:  ${toNumber(ch.subbufSize)} bytes`);
       lines.push(`      Sub-buffer count: ${toNumber(ch.numSubbuf)}`);
-      lines.push(`      Switch timer:     ${toNumber(ch.switchTimerUs) || 'inactive'}${toNumber(ch.switchTimerUs) ? ' us' : ''}`);
-      lines.push(`      Read timer:       ${toNumber(ch.readTimerUs) || 'inactive'}${toNumber(ch.readTimerUs) ? ' us' : ''}`);
-      lines.push(`      Monitor timer:    ${toNumber(ch.monitorTimerUs) || 'inactive'}${toNumber(ch.monitorTimerUs) ? ' us' : ''}`);
+      lines.push(
+        `      Switch timer:     ${toNumber(ch.switchTimerUs) || 'inactive'}${toNumber(ch.switchTimerUs) ? ' us' : ''}`,
+      );
+      lines.push(
+        `      Read timer:       ${toNumber(ch.readTimerUs) || 'inactive'}${toNumber(ch.readTimerUs) ? ' us' : ''}`,
+      );
+      lines.push(
+        `      Monitor timer:    ${toNumber(ch.monitorTimerUs) || 'inactive'}${toNumber(ch.monitorTimerUs) ? ' us' : ''}`,
+      );
       lines.push(`      Trace file count: ${toNumber(ch.tracefileCount) || 1} per stream`);
-      lines.push(`      Trace file size:  ${toNumber(ch.tracefileSize) ? `${toNumber(ch.tracefileSize)} bytes` : 'unlimited'}`);
+      lines.push(
+        `      Trace file size:  ${toNumber(ch.tracefileSize) ? `${toNumber(ch.tracefileSize)} bytes` : 'unlimited'}`,
+      );
       if (ch.contexts?.length) lines.push('', `    Contexts: ${ch.contexts.join(', ')}`);
       lines.push('', '    Recording event rules:');
       if (!ch.events?.length) lines.push('      None');

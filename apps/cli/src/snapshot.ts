@@ -15,28 +15,64 @@ const ACTIONS = ['record', 'add-output', 'list-output', 'del-output'];
 export const snapshot: Command = {
   name: 'snapshot',
   summary: "Record a snapshot of a snapshot-mode session's buffers, or manage its snapshot output",
-  usage: 'tstrace snapshot (record [URL] | add-output URL | list-output | del-output ID|NAME) [-s SESSION] [-n NAME] [-m SIZE] [-C URL -D URL]',
+  usage:
+    'tstrace snapshot (record [URL] | add-output URL | list-output | del-output ID|NAME) [-s SESSION] [-n NAME] [-m SIZE] [-C URL -D URL]',
   description: `record writes the current sub-buffers of every channel to URL (an absolute path or
 file://PATH), else to the session's snapshot output, in a new directory NAME-YYYYMMDD-HHMMSS-N.
 The buffers are not cleared: two snapshots can hold the same events. The session must have been
 created with --snapshot (its output becomes the snapshot output snapshot-1).`,
   maxPositionals: 2,
   options: [
-    { name: 'session', short: 's', kind: 'value', valueName: 'NAME', help: 'apply to this session (default: the current session)' },
-    { name: 'name', short: 'n', kind: 'value', valueName: 'NAME', help: 'name of the snapshot output (record: of this snapshot)' },
-    { name: 'max-size', short: 'm', kind: 'value', valueName: 'SIZE', help: 'at most SIZE bytes for a whole snapshot (k/M/G suffixes); the newest sub-buffers are kept' },
-    { name: 'ctrl-url', short: 'C', kind: 'value', valueName: 'URL', help: 'control URL of a relay daemon (with --data-url)' },
-    { name: 'data-url', short: 'D', kind: 'value', valueName: 'URL', help: 'data URL of a relay daemon (with --ctrl-url)' },
+    {
+      name: 'session',
+      short: 's',
+      kind: 'value',
+      valueName: 'NAME',
+      help: 'apply to this session (default: the current session)',
+    },
+    {
+      name: 'name',
+      short: 'n',
+      kind: 'value',
+      valueName: 'NAME',
+      help: 'name of the snapshot output (record: of this snapshot)',
+    },
+    {
+      name: 'max-size',
+      short: 'm',
+      kind: 'value',
+      valueName: 'SIZE',
+      help: 'at most SIZE bytes for a whole snapshot (k/M/G suffixes); the newest sub-buffers are kept',
+    },
+    {
+      name: 'ctrl-url',
+      short: 'C',
+      kind: 'value',
+      valueName: 'URL',
+      help: 'control URL of a relay daemon (with --data-url)',
+    },
+    {
+      name: 'data-url',
+      short: 'D',
+      kind: 'value',
+      valueName: 'URL',
+      help: 'data URL of a relay daemon (with --ctrl-url)',
+    },
   ],
   async run(ctx) {
     const [action, arg] = ctx.positionals;
     if (!action) throw new ArgsError(`give an action: ${ACTIONS.join(', ')}`);
-    if (!ACTIONS.includes(action)) throw new ArgsError(`unknown snapshot action "${action}": one of ${ACTIONS.join(', ')}`);
+    if (!ACTIONS.includes(action))
+      throw new ArgsError(`unknown snapshot action "${action}": one of ${ACTIONS.join(', ')}`);
     const session = sessionOf(ctx);
     const name = opt(ctx, 'name') ?? '';
     const maxText = opt(ctx, 'max-size');
     const maxSize = maxText === undefined ? undefined : parseSize('--max-size', maxText);
-    const target = { path: arg === undefined ? '' : localOrUrl(arg), ctrlUrl: opt(ctx, 'ctrl-url') ?? '', dataUrl: opt(ctx, 'data-url') ?? '' };
+    const target = {
+      path: arg === undefined ? '' : localOrUrl(arg),
+      ctrlUrl: opt(ctx, 'ctrl-url') ?? '',
+      dataUrl: opt(ctx, 'data-url') ?? '',
+    };
     const urls = !!(target.ctrlUrl || target.dataUrl);
     if (urls && arg !== undefined) throw new ArgsError('give a URL or --ctrl-url/--data-url, not both');
     const client = await ctx.client();
@@ -48,27 +84,35 @@ created with --snapshot (its output becomes the snapshot output snapshot-1).`,
         return;
       }
       case 'add-output': {
-        if (arg === undefined && !urls) throw new ArgsError('give the output: an absolute path, file://PATH, or --ctrl-url and --data-url');
+        if (arg === undefined && !urls)
+          throw new ArgsError('give the output: an absolute path, file://PATH, or --ctrl-url and --data-url');
         const output = await client.snapshotAddOutput({ session, output: { name, maxSize: maxSize ?? 0, ...target } });
         if (ctx.json) ctx.printJson(outputToJson(output));
-        else if (!ctx.quiet) ctx.print(`Snapshot output successfully added for session ${session}\n  ${renderOutput(output)}\n`);
+        else if (!ctx.quiet)
+          ctx.print(`Snapshot output successfully added for session ${session}\n  ${renderOutput(output)}\n`);
         return;
       }
       case 'list-output': {
         noExtra(ctx, arg, maxText, urls);
         const outputs = await client.snapshotListOutput(session);
         if (ctx.json) ctx.printJson({ session, outputs: outputs.map(outputToJson) });
-        else if (!ctx.quiet) ctx.print(`Snapshot output list for session ${session}\n${outputs.length ? outputs.map((o) => `  ${renderOutput(o)}\n`).join('') : '  None\n'}`);
+        else if (!ctx.quiet)
+          ctx.print(
+            `Snapshot output list for session ${session}\n${outputs.length ? outputs.map((o) => `  ${renderOutput(o)}\n`).join('') : '  None\n'}`,
+          );
         return;
       }
       default: {
         noExtra(ctx, undefined, maxText, urls);
-        if (arg === undefined) throw new ArgsError('give the id or the name of the snapshot output to delete (see snapshot list-output)');
-        if (opt(ctx, 'name') !== undefined) throw new ArgsError('del-output takes the id or name as its argument, not --name');
+        if (arg === undefined)
+          throw new ArgsError('give the id or the name of the snapshot output to delete (see snapshot list-output)');
+        if (opt(ctx, 'name') !== undefined)
+          throw new ArgsError('del-output takes the id or name as its argument, not --name');
         const byId = /^\d+$/.test(arg);
         const output = await client.snapshotDelOutput({ session, id: byId ? Number(arg) : 0, name: byId ? '' : arg });
         if (ctx.json) ctx.printJson(outputToJson(output));
-        else if (!ctx.quiet) ctx.print(`Snapshot output [${output.id}] ${output.name} deleted from session ${session}\n`);
+        else if (!ctx.quiet)
+          ctx.print(`Snapshot output [${output.id}] ${output.name} deleted from session ${session}\n`);
       }
     }
   },
@@ -78,7 +122,11 @@ const opt = (ctx: CommandContext, name: string) => ctx.options[name] as string |
 
 function sessionOf(ctx: CommandContext): string {
   const name = opt(ctx, 'session') ?? currentSession();
-  if (!name) throw new StatusError(StatusCode.NO_CURRENT_SESSION, 'no session given and no current session: create one, or use set-session');
+  if (!name)
+    throw new StatusError(
+      StatusCode.NO_CURRENT_SESSION,
+      'no session given and no current session: create one, or use set-session',
+    );
   return name;
 }
 
@@ -103,7 +151,14 @@ function renderOutput(o: Output): string {
 }
 
 function outputToJson(o: Output) {
-  return { id: o.id ?? 0, name: o.name ?? '', path: o.path ?? '', ctrlUrl: o.ctrlUrl ?? '', dataUrl: o.dataUrl ?? '', maxSize: toNumber(o.maxSize) };
+  return {
+    id: o.id ?? 0,
+    name: o.name ?? '',
+    path: o.path ?? '',
+    ctrlUrl: o.ctrlUrl ?? '',
+    dataUrl: o.dataUrl ?? '',
+    maxSize: toNumber(o.maxSize),
+  };
 }
 
 function owner(b: tstrace.client.BufferInfo.$Properties): string {
@@ -119,7 +174,9 @@ function renderResult(session: string, r: tstrace.client.SnapshotResult.$Propert
       toNumber(b.packetsOverwritten) ? `${plural(toNumber(b.packetsOverwritten), 'packet')} overwritten before it` : '',
       toNumber(b.eventsDiscarded) ? `${plural(toNumber(b.eventsDiscarded), 'event')} discarded` : '',
     ].filter(Boolean);
-    lines.push(`  Channel ${b.channel} (${owner(b)}): ${plural(toNumber(b.eventsRecorded), 'event')} in ${plural(toNumber(b.packets), 'packet')} (${toNumber(b.bytes)} bytes)${lost.length ? `; ${lost.join(', ')}` : ''}`);
+    lines.push(
+      `  Channel ${b.channel} (${owner(b)}): ${plural(toNumber(b.eventsRecorded), 'event')} in ${plural(toNumber(b.packets), 'packet')} (${toNumber(b.bytes)} bytes)${lost.length ? `; ${lost.join(', ')}` : ''}`,
+    );
     if (b.outputError) lines.push(`  Warning: ${b.outputError}`);
   }
   return `${lines.join('\n')}\n`;

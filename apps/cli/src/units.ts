@@ -13,7 +13,8 @@ export function parseSize(option: string, text: string): number {
 /** A duration in microseconds, with an optional us, ms or s suffix. */
 export function parseMicros(option: string, text: string): number {
   const m = /^(\d+)(us|ms|s)?$/.exec(text);
-  if (!m) throw new ArgsError(`invalid time for ${option}: "${text}" (microseconds, or a number followed by us, ms or s)`);
+  if (!m)
+    throw new ArgsError(`invalid time for ${option}: "${text}" (microseconds, or a number followed by us, ms or s)`);
   const value = Number(m[1]) * { us: 1, ms: 1000, s: 1000000 }[(m[2] ?? 'us') as 'us' | 'ms' | 's'];
   if (!Number.isSafeInteger(value)) throw new ArgsError(`time for ${option} is too large: "${text}"`);
   return value;
@@ -21,13 +22,15 @@ export function parseMicros(option: string, text: string): number {
 
 /** A non-negative integer option. */
 export function parseCount(option: string, text: string): number {
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new ArgsError(`invalid number for ${option}: "${text}"`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw new ArgsError(`invalid number for ${option}: "${text}"`);
   return Number(text);
 }
 
 /** "a,b,c" → ["a","b","c"]; empty items are refused. */
 export function parseList(option: string, text: string): string[] {
   const items = text.split(',');
-  if (items.some((i) => i.trim() === '')) throw new ArgsError(`invalid list for ${option}: "${text}" has an empty item`);
+  if (items.some((i) => i.trim() === ''))
+    throw new ArgsError(`invalid list for ${option}: "${text}" has an empty item`);
   return items.map((i) => i.trim());
 }

@@ -13,19 +13,33 @@ import { currentSession } from './rc';
 type Ctf = typeof import('@tstrace/ctf');
 
 export const VIEW_OPTIONS: OptionSpec[] = [
-  { name: 'trace-path', short: 't', kind: 'value', valueName: 'PATH', help: 'read the traces under PATH (no session daemon needed)' },
-  { name: 'follow', kind: 'flag', help: 'keep printing events while the session records; end when it is stopped or destroyed (or on Ctrl-C)' },
+  {
+    name: 'trace-path',
+    short: 't',
+    kind: 'value',
+    valueName: 'PATH',
+    help: 'read the traces under PATH (no session daemon needed)',
+  },
+  {
+    name: 'follow',
+    kind: 'flag',
+    help: 'keep printing events while the session records; end when it is stopped or destroyed (or on Ctrl-C)',
+  },
   { name: 'clock-cycles', kind: 'flag', help: 'timestamps in clock cycles' },
   { name: 'clock-date', kind: 'flag', help: 'timestamps with their date' },
   { name: 'clock-gmt', kind: 'flag', help: 'timestamps in UTC instead of the local time zone' },
   { name: 'clock-seconds', kind: 'flag', help: 'timestamps as SEC.NS' },
   {
-    name: 'fields', short: 'f', kind: 'list', valueName: 'FIELD[,FIELD...]',
+    name: 'fields',
+    short: 'f',
+    kind: 'list',
+    valueName: 'FIELD[,FIELD...]',
     help: 'show these fields instead of hostname, procname and vpid: all, trace, trace:hostname, trace:domain, trace:procname, trace:vpid, loglevel, emf',
   },
 ];
 
-export const VIEW_USAGE = 'tstrace view [SESSION | PATH | -t PATH] [--follow] [--clock-gmt] [--clock-seconds] [--clock-date] [--clock-cycles] [-f FIELDS]';
+export const VIEW_USAGE =
+  'tstrace view [SESSION | PATH | -t PATH] [--follow] [--clock-gmt] [--clock-seconds] [--clock-date] [--clock-cycles] [-f FIELDS]';
 
 export const VIEW_DESCRIPTION = `SESSION defaults to the current session; its trace is read from its output directory.
 An argument with a '/', '.', '..', or one that exists, is a PATH: a trace directory or a directory
@@ -90,9 +104,16 @@ function pathSource(given: string): Source {
     st = fs.statSync(root);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new StatusError(StatusCode.INVALID_ARGUMENT, code === 'ENOENT' ? `no such file or directory: ${given}` : `cannot read ${given}: ${(e as Error).message}`);
+    throw new StatusError(
+      StatusCode.INVALID_ARGUMENT,
+      code === 'ENOENT' ? `no such file or directory: ${given}` : `cannot read ${given}: ${(e as Error).message}`,
+    );
   }
-  if (!st.isDirectory()) throw new StatusError(StatusCode.INVALID_ARGUMENT, `${given} is not a directory: give a trace directory or one that contains traces`);
+  if (!st.isDirectory())
+    throw new StatusError(
+      StatusCode.INVALID_ARGUMENT,
+      `${given} is not a directory: give a trace directory or one that contains traces`,
+    );
   return { root };
 }
 
@@ -100,20 +121,34 @@ async function sessionSource(ctx: CommandContext, name: string): Promise<Source>
   const info = await (await ctx.client()).getSession(name);
   const c = info.config;
   const o = c?.output;
-  if (!o || o.none) throw new StatusError(StatusCode.INVALID_OUTPUT, `session "${name}" records no trace (created with --no-output)`);
-  if (c?.snapshot) throw new StatusError(StatusCode.INVALID_OUTPUT, `session "${name}" is in snapshot mode: its traces are the snapshots it records (tstrace snapshot record); view one with tstrace view PATH`);
-  if (!o.path) throw new StatusError(StatusCode.INVALID_OUTPUT, `session "${name}" sends its trace to a relay daemon (${o.ctrlUrl}): view it where that daemon writes it, with tstrace view PATH`);
+  if (!o || o.none)
+    throw new StatusError(StatusCode.INVALID_OUTPUT, `session "${name}" records no trace (created with --no-output)`);
+  if (c?.snapshot)
+    throw new StatusError(
+      StatusCode.INVALID_OUTPUT,
+      `session "${name}" is in snapshot mode: its traces are the snapshots it records (tstrace snapshot record); view one with tstrace view PATH`,
+    );
+  if (!o.path)
+    throw new StatusError(
+      StatusCode.INVALID_OUTPUT,
+      `session "${name}" sends its trace to a relay daemon (${o.ctrlUrl}): view it where that daemon writes it, with tstrace view PATH`,
+    );
   return { root: o.path, session: { name, info } };
 }
 
 async function sourceOf(ctx: CommandContext): Promise<Source> {
   const tracePath = ctx.options['trace-path'] as string | undefined;
   const arg = ctx.positionals[0];
-  if (tracePath !== undefined && arg !== undefined) throw new ArgsError('give a session name or --trace-path, not both');
+  if (tracePath !== undefined && arg !== undefined)
+    throw new ArgsError('give a session name or --trace-path, not both');
   if (tracePath !== undefined) return pathSource(tracePath);
   if (arg !== undefined) return looksLikePath(arg) ? pathSource(arg) : sessionSource(ctx, arg);
   const current = currentSession();
-  if (!current) throw new StatusError(StatusCode.NO_CURRENT_SESSION, 'no session given and no current session: give a session name or a trace path');
+  if (!current)
+    throw new StatusError(
+      StatusCode.NO_CURRENT_SESSION,
+      'no session given and no current session: give a session name or a trace path',
+    );
   return sessionSource(ctx, current);
 }
 
@@ -146,7 +181,8 @@ class Output {
 export function discardWarning(ctf: Ctf, d: DiscardNotice, traceName: string, text: TextOptions): string {
   const clock = { gmt: text.gmt, date: text.date, seconds: text.seconds };
   const what = d.what === 'events' ? 'event' : 'packet';
-  const lost = d.count === undefined ? `may have discarded ${what}s` : `discarded ${d.count} ${what}${d.count === 1n ? '' : 's'}`;
+  const lost =
+    d.count === undefined ? `may have discarded ${what}s` : `discarded ${d.count} ${what}${d.count === 1n ? '' : 's'}`;
   const uuid = d.trace.uuid ? `(UUID: ${d.trace.uuid})` : '(no UUID)';
   return (
     `WARNING: Tracer ${lost} between [${ctf.formatTime(d.beginNs, clock)}] and [${ctf.formatTime(d.endNs, clock)}] in trace "${traceName}" ${uuid} ` +
@@ -178,7 +214,9 @@ class Printer {
 
   readonly onDiscard = (d: DiscardNotice): void => {
     this.out.push();
-    process.stderr.write(`${discardWarning(this.ctf, d, traceNameOf(this.root, d.trace.path, d.trace.env), this.text)}\n`);
+    process.stderr.write(
+      `${discardWarning(this.ctf, d, traceNameOf(this.root, d.trace.path, d.trace.env), this.text)}\n`,
+    );
   };
 
   private optionsOf(e: TraceEvent): TextOptions {
@@ -221,8 +259,15 @@ export async function runView(ctx: CommandContext): Promise<void> {
     if (follow && source.session) return await followSession(ctx, source.session, follower, printer);
     if (follow) return await followPath(follower, printer, NO_TIMER_LAG_MS);
     if (!fs.existsSync(source.root) || ctf.findTraces(source.root).length === 0) {
-      if (source.session) throw new StatusError(StatusCode.INVALID_OUTPUT, `session "${source.session.name}" has no trace in ${source.root} yet: start it, and run the apps to trace`);
-      throw new StatusError(StatusCode.INVALID_ARGUMENT, `no CTF trace in ${ctx.positionals[0] ?? (ctx.options['trace-path'] as string)} (no metadata file under it)`);
+      if (source.session)
+        throw new StatusError(
+          StatusCode.INVALID_OUTPUT,
+          `session "${source.session.name}" has no trace in ${source.root} yet: start it, and run the apps to trace`,
+        );
+      throw new StatusError(
+        StatusCode.INVALID_ARGUMENT,
+        `no CTF trace in ${ctx.positionals[0] ?? (ctx.options['trace-path'] as string)} (no metadata file under it)`,
+      );
     }
     // A session that records may have a packet half written: read the whole ones.
     await printer.print(source.session?.info.config?.active ? follower.poll(MAX_NS) : follower.finish());
@@ -280,7 +325,12 @@ async function followPath(follower: TraceFollower, printer: Printer, lagMs: numb
  * (its data on disk) or destroyed, everything left. A session that never started is waited for;
  * one that was stopped before is printed once.
  */
-async function followSession(ctx: CommandContext, session: { name: string; info: SessionInfo }, follower: TraceFollower, printer: Printer): Promise<void> {
+async function followSession(
+  ctx: CommandContext,
+  session: { name: string; info: SessionInfo },
+  follower: TraceFollower,
+  printer: Printer,
+): Promise<void> {
   const client = await ctx.client();
   let info = session.info;
   const lag = () => {
@@ -345,7 +395,9 @@ export function countEvents(root: string): TraceCounts {
 /** The counts as lines: names by decreasing count, then the total and the losses. */
 export function renderCounts(c: TraceCounts): string {
   const n = (v: number | bigint) => v.toLocaleString('en-US');
-  const rows: [string, string][] = [...c.byName].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([name, count]) => [name, n(count)]);
+  const rows: [string, string][] = [...c.byName]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([name, count]) => [name, n(count)]);
   rows.push(['total', n(c.total)], ['discarded', n(c.discardedEvents)]);
   if (c.discardedPackets) rows.push(['packets lost', n(c.discardedPackets)]);
   const left = Math.max(...rows.map((r) => r[0].length)) + 2;

@@ -23,8 +23,16 @@ function packet(seq: bigint, discarded: bigint, events: [number, bigint][]): Buf
     at += 10;
   }
   ctf.writePacketPreamble(new DataView(buf.buffer, buf.byteOffset, buf.byteLength), 0, {
-    uuid: Buffer.from(UUID.replace(/-/g, ''), 'hex'), streamId: 0, streamInstanceId: 0n, timestampBegin: events[0][1], timestampEnd: events[events.length - 1][1],
-    contentSizeBits: BigInt(at * 8), packetSizeBits: 256n * 8n, packetSeqNum: seq, eventsDiscarded: discarded, cpuId: 0,
+    uuid: Buffer.from(UUID.replace(/-/g, ''), 'hex'),
+    streamId: 0,
+    streamInstanceId: 0n,
+    timestampBegin: events[0][1],
+    timestampEnd: events[events.length - 1][1],
+    contentSizeBits: BigInt(at * 8),
+    packetSizeBits: 256n * 8n,
+    packetSeqNum: seq,
+    eventsDiscarded: discarded,
+    cpuId: 0,
   });
   return buf;
 }
@@ -35,27 +43,75 @@ describe('CLI view and record helpers', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstrace-cli-view-'));
     const trace = path.join(dir, 'ust', 'uid', '0', '64-bit');
     fs.mkdirSync(trace, { recursive: true });
-    fs.writeFileSync(path.join(trace, 'metadata'), ctf.metadataText({ uuid: UUID, env: { hostname: 'h' }, clock: { name: 'monotonic', offsetNs: 1_700_000_000_000_000_000n }, streams: [{ id: 0, contexts: [], events: EVENTS }] }));
+    fs.writeFileSync(
+      path.join(trace, 'metadata'),
+      ctf.metadataText({
+        uuid: UUID,
+        env: { hostname: 'h' },
+        clock: { name: 'monotonic', offsetNs: 1_700_000_000_000_000_000n },
+        streams: [{ id: 0, contexts: [], events: EVENTS }],
+      }),
+    );
     // Packet 1 is missing (a gap in packet_seq_num) and 5 events were discarded before packet 2.
-    fs.writeFileSync(path.join(trace, 'chan_0'), Buffer.concat([packet(0n, 0n, [[0, 10n], [1, 20n]]), packet(2n, 5n, [[0, 30n], [0, 40n]])]));
+    fs.writeFileSync(
+      path.join(trace, 'chan_0'),
+      Buffer.concat([
+        packet(0n, 0n, [
+          [0, 10n],
+          [1, 20n],
+        ]),
+        packet(2n, 5n, [
+          [0, 30n],
+          [0, 40n],
+        ]),
+      ]),
+    );
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('counts the events of a trace by name, with the events and packets it lost', () => {
     const counts = countEvents(dir);
-    expect([...counts.byName]).to.deep.equal([['x:a', 3], ['x:b', 1]]);
+    expect([...counts.byName]).to.deep.equal([
+      ['x:a', 3],
+      ['x:b', 1],
+    ]);
     expect(counts).to.include({ total: 4, discardedEvents: 5n, discardedPackets: 1n });
-    expect(renderCounts(counts)).to.equal('Events in the trace, by name:\n  x:a           3\n  x:b           1\n  total         4\n  discarded     5\n  packets lost  1\n');
-    expect(renderCounts(countEvents(path.join(dir, 'none')))).to.equal('Events in the trace, by name:\n  total      0\n  discarded  0\n');
+    expect(renderCounts(counts)).to.equal(
+      'Events in the trace, by name:\n  x:a           3\n  x:b           1\n  total         4\n  discarded     5\n  packets lost  1\n',
+    );
+    expect(renderCounts(countEvents(path.join(dir, 'none')))).to.equal(
+      'Events in the trace, by name:\n  total      0\n  discarded  0\n',
+    );
   });
 
-  it('turns babeltrace2\'s --clock-* and --fields into text options', () => {
-    expect(textOptions({ 'clock-gmt': true, 'clock-cycles': true })).to.deep.equal({ text: { gmt: true, date: false, seconds: false, cycles: true }, traceName: false });
+  it("turns babeltrace2's --clock-* and --fields into text options", () => {
+    expect(textOptions({ 'clock-gmt': true, 'clock-cycles': true })).to.deep.equal({
+      text: { gmt: true, date: false, seconds: false, cycles: true },
+      traceName: false,
+    });
     expect(textOptions({ fields: ['trace:vpid,loglevel', 'trace'] })).to.deep.equal({
-      text: { gmt: false, date: false, seconds: false, cycles: false, hostname: false, domain: false, procname: false, vpid: true, loglevel: true, emf: false },
+      text: {
+        gmt: false,
+        date: false,
+        seconds: false,
+        cycles: false,
+        hostname: false,
+        domain: false,
+        procname: false,
+        vpid: true,
+        loglevel: true,
+        emf: false,
+      },
       traceName: true,
     });
-    expect(textOptions({ fields: ['all'] }).text).to.include({ hostname: true, domain: true, procname: true, vpid: true, loglevel: true, emf: true });
+    expect(textOptions({ fields: ['all'] }).text).to.include({
+      hostname: true,
+      domain: true,
+      procname: true,
+      vpid: true,
+      loglevel: true,
+      emf: true,
+    });
     expect(() => textOptions({ fields: ['trace:pid'] })).to.throw(ArgsError, 'unknown field "trace:pid" for --fields');
   });
 

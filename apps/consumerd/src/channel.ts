@@ -39,8 +39,13 @@ interface Stream {
 
 /** Refuses a trace directory that is not absolute, or a channel name that cannot name a stream file. */
 export function checkChannelTarget(traceDir: string | null | undefined, name: string | null | undefined): void {
-  if (!traceDir || !path.isAbsolute(traceDir)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `trace directory ${JSON.stringify(traceDir ?? '')} must be an absolute path`);
-  if (!name || /[/\0]/.test(name)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel name ${JSON.stringify(name ?? '')} cannot name a file`);
+  if (!traceDir || !path.isAbsolute(traceDir))
+    throw new StatusError(
+      StatusCode.INVALID_ARGUMENT,
+      `trace directory ${JSON.stringify(traceDir ?? '')} must be an absolute path`,
+    );
+  if (!name || /[/\0]/.test(name))
+    throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel name ${JSON.stringify(name ?? '')} cannot name a file`);
 }
 
 /** Packets read from one stream per pass, so that one busy stream cannot starve the others. */
@@ -81,18 +86,28 @@ export class Channel {
     this.events.addAll(req.events ?? []);
     const switchUs = u64(req.switchTimerUs);
     if (switchUs > 0) {
-      this.switchTimer = setInterval(() => {
-        if (this.flush()) kick();
-      }, Math.max(1, Math.round(switchUs / 1000)));
+      this.switchTimer = setInterval(
+        () => {
+          if (this.flush()) kick();
+        },
+        Math.max(1, Math.round(switchUs / 1000)),
+      );
       this.switchTimer.unref();
     }
   }
 
   /** Maps a stream and opens its file; a file already on disk (restarted consumer) is resumed. */
   addStream(shmPath: string, n: number, wakePath: string): void {
-    if (this.streams.some((s) => s.n === n)) throw new Error(`stream ${n} of channel "${this.name}" is already attached`);
+    if (this.streams.some((s) => s.n === n))
+      throw new Error(`stream ${n} of channel "${this.name}" is already attached`);
     const reader = StreamReader.open(shmPath);
-    const file = new StreamFile({ dir: this.traceDir, name: `${this.name}_${n}`, tracefileSize: u64(this.req.tracefileSize), tracefileCount: u64(this.req.tracefileCount), owner: this.owner });
+    const file = new StreamFile({
+      dir: this.traceDir,
+      name: `${this.name}_${n}`,
+      tracefileSize: u64(this.req.tracefileSize),
+      tracefileCount: u64(this.req.tracefileCount),
+      owner: this.owner,
+    });
     try {
       file.open();
     } catch (err) {
@@ -158,7 +173,9 @@ export class Channel {
     for (const s of this.streams) {
       if (s.closed || !s.reader.drained) continue;
       this.closeStream(s);
-      this.log.debug(`channel "${this.name}" of session "${this.session}": stream ${s.n} of pid ${this.pid} drained and closed`);
+      this.log.debug(
+        `channel "${this.name}" of session "${this.session}": stream ${s.n} of pid ${this.pid} drained and closed`,
+      );
     }
   }
 
@@ -172,7 +189,17 @@ export class Channel {
       overwritten += c.overrun;
       skipped += c.skipped;
     }
-    return { channelKey: this.key, packets: this.packets, bytes: this.bytes, eventsRecorded: this.recorded, eventsDiscarded: discarded, packetsOverwritten: overwritten, packetsSkipped: skipped, dataPending: this.pending, error: this.error };
+    return {
+      channelKey: this.key,
+      packets: this.packets,
+      bytes: this.bytes,
+      eventsRecorded: this.recorded,
+      eventsDiscarded: discarded,
+      packetsOverwritten: overwritten,
+      packetsSkipped: skipped,
+      dataPending: this.pending,
+      error: this.error,
+    };
   }
 
   /** Drains what is left and closes everything. */
@@ -201,7 +228,9 @@ export class Channel {
       socket.on('error', (err) => this.log.warn(`wake-up pipe ${wakePath}: ${err.message}`));
       return socket;
     } catch (err) {
-      this.log.warn(`cannot open the wake-up pipe ${wakePath} (the read timer drains instead): ${(err as Error).message}`);
+      this.log.warn(
+        `cannot open the wake-up pipe ${wakePath} (the read timer drains instead): ${(err as Error).message}`,
+      );
       return undefined;
     }
   }

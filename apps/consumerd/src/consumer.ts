@@ -37,7 +37,8 @@ export class Consumer {
       case 'addChannel': {
         const a = req.addChannel!;
         const key = u64(a.channelKey);
-        if (this.channels.has(key)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel key ${key} is already attached`);
+        if (this.channels.has(key))
+          throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel key ${key} is already attached`);
         checkChannelTarget(a.traceDir, a.name);
         let channel: Channel;
         try {
@@ -46,7 +47,9 @@ export class Consumer {
           throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel "${a.name}": ${(err as Error).message}`);
         }
         this.channels.set(key, channel);
-        this.options.log.info(`channel "${channel.name}" of session "${channel.session}" (key ${key}) into ${channel.traceDir}`);
+        this.options.log.info(
+          `channel "${channel.name}" of session "${channel.session}" (key ${key}) into ${channel.traceDir}`,
+        );
         return {};
       }
       case 'addStream': {
@@ -55,7 +58,10 @@ export class Consumer {
         try {
           channel.addStream(s.shmPath ?? '', s.n ?? 0, s.wakePath ?? '');
         } catch (err) {
-          throw new StatusError(StatusCode.OUTPUT_ERROR, `stream ${s.n ?? 0} of channel "${channel.name}": ${(err as Error).message}`);
+          throw new StatusError(
+            StatusCode.OUTPUT_ERROR,
+            `stream ${s.n ?? 0} of channel "${channel.name}": ${(err as Error).message}`,
+          );
         }
         this.kick();
         return {};
@@ -91,7 +97,9 @@ export class Consumer {
         const channel = this.channel(req.destroyChannel!.channelKey);
         channel.destroy();
         this.channels.delete(channel.key);
-        this.options.log.info(`channel "${channel.name}" of session "${channel.session}" (key ${channel.key}) destroyed: ${channel.packets} packets, ${channel.recorded} events`);
+        this.options.log.info(
+          `channel "${channel.name}" of session "${channel.session}" (key ${channel.key}) destroyed: ${channel.packets} packets, ${channel.recorded} events`,
+        );
         return { stats: { channels: [channel.stats()] } };
       }
       case 'snapshot':
@@ -151,7 +159,8 @@ export class Consumer {
 
   private channel(key: U64): Channel {
     const channel = this.channels.get(u64(key));
-    if (!channel) throw new StatusError(StatusCode.UNKNOWN_CHANNEL_KEY, `no channel with key ${u64(key)} in this consumer`);
+    if (!channel)
+      throw new StatusError(StatusCode.UNKNOWN_CHANNEL_KEY, `no channel with key ${u64(key)} in this consumer`);
     return channel;
   }
 

@@ -115,7 +115,10 @@ export class EventTable {
           o = o < contentSize ? o + 1 : contentSize + 1;
         } else o = o + 4 > contentSize ? contentSize + 1 : o + 4 + view.getUint32(o, true) * layout[i + 1];
       }
-      if (o > contentSize) throw new RangeError(`event ${n} (id ${id}) at offset ${at} runs past the packet's content (${contentSize} bytes)`);
+      if (o > contentSize)
+        throw new RangeError(
+          `event ${n} (id ${id}) at offset ${at} runs past the packet's content (${contentSize} bytes)`,
+        );
       n++;
     }
     return n;

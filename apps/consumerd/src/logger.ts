@@ -7,6 +7,8 @@ export function createLogger(verbosity: number, logFile?: string): winston.Logge
     winston.format.timestamp(),
     winston.format.printf((i) => `${i.timestamp} tstrace-consumerd[${process.pid}] ${i.level}: ${i.message}`),
   );
-  const transport = logFile ? new winston.transports.File({ filename: logFile }) : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] });
+  const transport = logFile
+    ? new winston.transports.File({ filename: logFile })
+    : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] });
   return winston.createLogger({ level, format, transports: [transport] });
 }

@@ -10,7 +10,12 @@ const VERSION = '0.1.0';
 const OPTIONS: OptionSpec[] = [
   { name: 'socket', kind: 'value', valueName: 'PATH', help: 'Unix socket to serve the session daemon on (required)' },
   { name: 'domain', kind: 'value', valueName: 'DOMAIN', help: 'ust (the only domain so far)' },
-  { name: 'idle-poll', kind: 'value', valueName: 'MS', help: `longest sleep with no packet and no wake-up (default ${DEFAULT_IDLE_POLL_MS})` },
+  {
+    name: 'idle-poll',
+    kind: 'value',
+    valueName: 'MS',
+    help: `longest sleep with no packet and no wake-up (default ${DEFAULT_IDLE_POLL_MS})`,
+  },
   { name: 'verbose', short: 'v', kind: 'count', help: 'more log output: -v info, -vv debug' },
   { name: 'log-file', kind: 'value', valueName: 'FILE', help: 'log to this file instead of stderr' },
   { name: 'ready-fd', kind: 'value', valueName: 'FD', help: 'internal: write "ok" on this descriptor once serving' },
@@ -49,7 +54,8 @@ async function main(): Promise<void> {
   const domain = (opts.domain as string | undefined) ?? 'ust';
   if (domain !== 'ust') fail(`--domain ${JSON.stringify(domain)}: the consumer drains the ust domain only`);
   const idlePoll = opts['idle-poll'] === undefined ? DEFAULT_IDLE_POLL_MS : Number(opts['idle-poll']);
-  if (!Number.isInteger(idlePoll) || idlePoll < 1 || idlePoll > 60000) fail('--idle-poll must be an integer from 1 to 60000 (ms)');
+  if (!Number.isInteger(idlePoll) || idlePoll < 1 || idlePoll > 60000)
+    fail('--idle-poll must be an integer from 1 to 60000 (ms)');
   const readyFd = opts['ready-fd'] === undefined ? undefined : Number(opts['ready-fd']);
   const tell = (text: string) => {
     if (readyFd === undefined) return;
@@ -78,14 +84,20 @@ async function main(): Promise<void> {
     fs.rmSync(socket, { force: true });
     log.end(() => process.exit(0));
   };
-  const server = new RpcServer<tstrace.consumer.Request.$Properties, tstrace.consumer.Reply.$Properties, PeerCredentials>({
+  const server = new RpcServer<
+    tstrace.consumer.Request.$Properties,
+    tstrace.consumer.Reply.$Properties,
+    PeerCredentials
+  >({
     link: consumerLink,
     serverName: `tstrace-consumerd ${VERSION}`,
     log,
     identify: (s) => peerCredentials(s),
     authorize: (peer) => {
-      if (peer.uid !== me && peer.uid !== 0) throw new StatusError(StatusCode.PERMISSION_DENIED, `uid ${peer.uid} may not command this consumer daemon`);
-      if (sessiond !== undefined) throw new StatusError(StatusCode.PERMISSION_DENIED, 'this consumer daemon already serves a session daemon');
+      if (peer.uid !== me && peer.uid !== 0)
+        throw new StatusError(StatusCode.PERMISSION_DENIED, `uid ${peer.uid} may not command this consumer daemon`);
+      if (sessiond !== undefined)
+        throw new StatusError(StatusCode.PERMISSION_DENIED, 'this consumer daemon already serves a session daemon');
       sessiond = peer.pid;
     },
     handler: (req) => consumer.handle(req),

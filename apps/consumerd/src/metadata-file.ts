@@ -16,9 +16,19 @@ export function fileOwner(uid: number, gid: number): FileOwner | undefined {
  * Writes `text` as `<traceDir>/metadata`, given the text written there before (undefined: none).
  * Throws a StatusError (INVALID_ARGUMENT, OUTPUT_ERROR).
  */
-export function writeMetadata(traceDir: string, text: string, previous: string | undefined, owner: FileOwner | undefined): void {
-  if (!path.isAbsolute(traceDir)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `trace directory ${JSON.stringify(traceDir)} must be an absolute path`);
-  if (!text.startsWith('/* CTF 1.8 */')) throw new StatusError(StatusCode.INVALID_ARGUMENT, 'metadata must be CTF 1.8 text starting with "/* CTF 1.8 */"');
+export function writeMetadata(
+  traceDir: string,
+  text: string,
+  previous: string | undefined,
+  owner: FileOwner | undefined,
+): void {
+  if (!path.isAbsolute(traceDir))
+    throw new StatusError(
+      StatusCode.INVALID_ARGUMENT,
+      `trace directory ${JSON.stringify(traceDir)} must be an absolute path`,
+    );
+  if (!text.startsWith('/* CTF 1.8 */'))
+    throw new StatusError(StatusCode.INVALID_ARGUMENT, 'metadata must be CTF 1.8 text starting with "/* CTF 1.8 */"');
   const file = path.join(traceDir, 'metadata');
   try {
     makeDirs(traceDir, owner);

@@ -65,17 +65,39 @@ function openStreams(c: SnapshotChannel, maxBytes: number, streams: (StreamReade
       reader = StreamReader.open(shmPath);
     } catch (err) {
       // A per-PID ring whose process is gone may have been removed meanwhile: nothing to copy.
-      if (fs.existsSync(shmPath)) throw new StatusError(StatusCode.OUTPUT_ERROR, `stream ${n} of channel "${c.name}": ${(err as Error).message}`);
+      if (fs.existsSync(shmPath))
+        throw new StatusError(StatusCode.OUTPUT_ERROR, `stream ${n} of channel "${c.name}": ${(err as Error).message}`);
     }
     streams.push(reader);
     if (reader && maxBytes > 0 && maxBytes < reader.subbufSize) {
-      throw new StatusError(StatusCode.INVALID_ARGUMENT, `the size limit leaves ${maxBytes} bytes to stream ${n} of channel "${c.name}", less than one sub-buffer (${reader.subbufSize} bytes)`);
+      throw new StatusError(
+        StatusCode.INVALID_ARGUMENT,
+        `the size limit leaves ${maxBytes} bytes to stream ${n} of channel "${c.name}", less than one sub-buffer (${reader.subbufSize} bytes)`,
+      );
     }
   });
 }
 
-function copyChannel(index: number, c: SnapshotChannel, readers: (StreamReader | undefined)[], events: EventTable, maxBytes: number, owner: ReturnType<typeof fileOwner>, log: ChannelLog): ChannelStats {
-  const stats = { channelKey: index, packets: 0, bytes: 0, eventsRecorded: 0, eventsDiscarded: 0, packetsOverwritten: 0, packetsSkipped: 0, dataPending: false, error: '' };
+function copyChannel(
+  index: number,
+  c: SnapshotChannel,
+  readers: (StreamReader | undefined)[],
+  events: EventTable,
+  maxBytes: number,
+  owner: ReturnType<typeof fileOwner>,
+  log: ChannelLog,
+): ChannelStats {
+  const stats = {
+    channelKey: index,
+    packets: 0,
+    bytes: 0,
+    eventsRecorded: 0,
+    eventsDiscarded: 0,
+    packetsOverwritten: 0,
+    packetsSkipped: 0,
+    dataPending: false,
+    error: '',
+  };
   readers.forEach((reader, n) => {
     if (!reader) return;
     reader.flush();
@@ -85,7 +107,13 @@ function copyChannel(index: number, c: SnapshotChannel, readers: (StreamReader |
     stats.eventsDiscarded += counters.lostFull + counters.lostBig;
     stats.packetsOverwritten += counters.overrun;
     stats.packetsSkipped += counters.skipped;
-    const file = new StreamFile({ dir: c.traceDir!, name: `${c.name}_${n}`, tracefileSize: 0, tracefileCount: 0, owner });
+    const file = new StreamFile({
+      dir: c.traceDir!,
+      name: `${c.name}_${n}`,
+      tracefileSize: 0,
+      tracefileCount: 0,
+      owner,
+    });
     try {
       file.open();
       for (const p of packets) {

@@ -4,7 +4,14 @@
  * consumer writes them. The data is written before its index entry, so after a crash the index
  * says which packets are whole: `open` cuts a torn tail off and reports the last packet on disk.
  */
-import { decodeIndex, encodeIndexEntry, encodeIndexHeader, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, IndexEntry } from '@tstrace/ctf';
+import {
+  decodeIndex,
+  encodeIndexEntry,
+  encodeIndexHeader,
+  INDEX_ENTRY_SIZE,
+  INDEX_HEADER_SIZE,
+  IndexEntry,
+} from '@tstrace/ctf';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -64,7 +71,12 @@ export class StreamFile {
     if (this.o.tracefileSize > 0) {
       // Resume after the highest-numbered file that is there (a restarted consumer).
       const re = new RegExp(`^${escapeRe(this.o.name)}_([0-9]+)$`);
-      const numbers = fs.readdirSync(this.o.dir).map((f) => re.exec(f)?.[1]).filter((n): n is string => n !== undefined).map(Number).sort((a, b) => a - b);
+      const numbers = fs
+        .readdirSync(this.o.dir)
+        .map((f) => re.exec(f)?.[1])
+        .filter((n): n is string => n !== undefined)
+        .map(Number)
+        .sort((a, b) => a - b);
       this.kept.push(...numbers);
       this.fileNumber = numbers.length ? numbers[numbers.length - 1] : 0;
       if (this.kept.length) this.kept.pop();
@@ -125,7 +137,10 @@ export class StreamFile {
     if (resume && fs.existsSync(index)) {
       const raw = fs.readFileSync(index);
       // A torn last entry (crash mid-write) is dropped; a bad header means nothing was indexed.
-      const whole = raw.length < INDEX_HEADER_SIZE ? 0 : INDEX_HEADER_SIZE + Math.floor((raw.length - INDEX_HEADER_SIZE) / INDEX_ENTRY_SIZE) * INDEX_ENTRY_SIZE;
+      const whole =
+        raw.length < INDEX_HEADER_SIZE
+          ? 0
+          : INDEX_HEADER_SIZE + Math.floor((raw.length - INDEX_HEADER_SIZE) / INDEX_ENTRY_SIZE) * INDEX_ENTRY_SIZE;
       try {
         entries = decodeIndex(raw.subarray(0, whole));
       } catch {
@@ -156,7 +171,7 @@ export class StreamFile {
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+  for (let done = 0; done < bytes.byteLength;) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
 }
 
 function escapeRe(text: string): string {

@@ -66,7 +66,18 @@ describe('tstrace-consumerd', () => {
       expect(table.count(bytes, ends[1])).to.equal(2);
       // Cut in the last field, the sequences, the string, the contexts, the header.
       const first = EVENTS_OFFSET + 6 + 21;
-      for (const cut of [ends[1] - 1, ends[0] + 3, ends[0] - 1, first + 20, first + 14, first + 11, first + 10, first + 3, first - 1, EVENTS_OFFSET + 2]) {
+      for (const cut of [
+        ends[1] - 1,
+        ends[0] + 3,
+        ends[0] - 1,
+        first + 20,
+        first + 14,
+        first + 11,
+        first + 10,
+        first + 3,
+        first - 1,
+        EVENTS_OFFSET + 2,
+      ]) {
         expect(() => table.count(bytes, cut), `cut at ${cut}`).to.throw(RangeError, /runs past the packet's content/);
       }
       expect(() => table.add(1, ['u7'])).to.throw(TypeError, /unknown field type "u7"/);
@@ -75,14 +86,37 @@ describe('tstrace-consumerd', () => {
 
     it('counts the events of packets written by the ring buffer writer', () => {
       const file = path.join(dir, 'ring');
-      createStreamFile(file, { subbufSize: 4096, numSubbufs: 4, mode: 'discard', streamId: 0, cpuId: 0, uuid, streamInstanceId: 1n });
+      createStreamFile(file, {
+        subbufSize: 4096,
+        numSubbufs: 4,
+        mode: 'discard',
+        streamId: 0,
+        cpuId: 0,
+        uuid,
+        streamInstanceId: 1n,
+      });
       const w = StreamWriter.open(file);
       writeEvents(w, 100);
       const table = new EventTable([]);
       table.add(0, ['u32', 'string']);
       table.add(1, ['seq:u16', 'char[4]']);
       const consumer = new Consumer({ log: quiet });
-      consumer.handle(tstrace.consumer.Request.create({ addChannel: { channelKey: 1, session: 's', name: 'ch', traceDir: path.join(dir, 'trace'), subbufSize: 4096, numSubbuf: 4, events: [{ id: 0, types: ['u32', 'string'] }, { id: 1, types: ['seq:u16', 'char[4]'] }] } }));
+      consumer.handle(
+        tstrace.consumer.Request.create({
+          addChannel: {
+            channelKey: 1,
+            session: 's',
+            name: 'ch',
+            traceDir: path.join(dir, 'trace'),
+            subbufSize: 4096,
+            numSubbuf: 4,
+            events: [
+              { id: 0, types: ['u32', 'string'] },
+              { id: 1, types: ['seq:u16', 'char[4]'] },
+            ],
+          },
+        }),
+      );
       consumer.handle(tstrace.consumer.Request.create({ addStream: { channelKey: 1, shmPath: file, n: 0 } }));
       const reply = consumer.handle(tstrace.consumer.Request.create({ flush: { channelKeys: [1] } }));
       const stats = reply.stats!.channels![0];
@@ -114,7 +148,16 @@ describe('tstrace-consumerd', () => {
     const packet = (seq: number, size = 4096) => {
       const bytes = new Uint8Array(size);
       bytes[0] = seq;
-      return { bytes, contentSize: 100, timestampBegin: BigInt(seq * 10), timestampEnd: BigInt(seq * 10 + 5), eventsDiscarded: 0n, streamId: 2, streamInstanceId: 7n, seq: BigInt(seq) };
+      return {
+        bytes,
+        contentSize: 100,
+        timestampBegin: BigInt(seq * 10),
+        timestampEnd: BigInt(seq * 10 + 5),
+        eventsDiscarded: 0n,
+        streamId: 2,
+        streamInstanceId: 7n,
+        seq: BigInt(seq),
+      };
     };
 
     it('rotates at --tracefile-size and keeps --tracefile-count files, each with its index', () => {
@@ -122,9 +165,22 @@ describe('tstrace-consumerd', () => {
       f.open();
       for (let i = 0; i < 9; i++) f.write(packet(i));
       f.close();
-      expect(fs.readdirSync(dir).filter((n) => n.startsWith('ch_0')).sort()).to.deep.equal(['ch_0_2', 'ch_0_3', 'ch_0_4']);
+      expect(
+        fs
+          .readdirSync(dir)
+          .filter((n) => n.startsWith('ch_0'))
+          .sort(),
+      ).to.deep.equal(['ch_0_2', 'ch_0_3', 'ch_0_4']);
       expect(fs.readdirSync(path.join(dir, 'index')).sort()).to.deep.equal(['ch_0_2.idx', 'ch_0_3.idx', 'ch_0_4.idx']);
-      expect(decodeIndex(fs.readFileSync(path.join(dir, 'index', 'ch_0_3.idx'))).map((e) => [Number(e.offset), Number(e.packetSeqNum)])).to.deep.equal([[0, 6], [4096, 7]]);
+      expect(
+        decodeIndex(fs.readFileSync(path.join(dir, 'index', 'ch_0_3.idx'))).map((e) => [
+          Number(e.offset),
+          Number(e.packetSeqNum),
+        ]),
+      ).to.deep.equal([
+        [0, 6],
+        [4096, 7],
+      ]);
       expect(fs.statSync(path.join(dir, 'ch_0_4')).size).to.equal(4096);
     });
 
@@ -143,7 +199,9 @@ describe('tstrace-consumerd', () => {
       expect(fs.statSync(path.join(dir, 'index', 'ch_0.idx')).size).to.equal(INDEX_HEADER_SIZE + 3 * INDEX_ENTRY_SIZE);
       again.write(packet(3));
       again.close();
-      expect(decodeIndex(fs.readFileSync(path.join(dir, 'index', 'ch_0.idx'))).map((e) => Number(e.packetSeqNum))).to.deep.equal([0, 1, 2, 3]);
+      expect(
+        decodeIndex(fs.readFileSync(path.join(dir, 'index', 'ch_0.idx'))).map((e) => Number(e.packetSeqNum)),
+      ).to.deep.equal([0, 1, 2, 3]);
       expect(fs.readFileSync(path.join(dir, 'ch_0'))[3 * 4096]).to.equal(3);
     });
   });
@@ -151,15 +209,35 @@ describe('tstrace-consumerd', () => {
   describe('commands', () => {
     it('refuses bad channels, unknown keys and bad metadata with a clear error, and changes nothing', () => {
       const consumer = new Consumer({ log: quiet });
-      const call = (req: tstrace.consumer.Request.$Properties) => () => consumer.handle(tstrace.consumer.Request.create(req));
-      expect(call({ addChannel: { channelKey: 1, name: 'ch', traceDir: 'relative' } })).to.throw(StatusError, /must be an absolute path/);
-      expect(call({ addChannel: { channelKey: 1, name: '../x', traceDir: dir } })).to.throw(StatusError, /cannot name a file/);
-      expect(call({ addChannel: { channelKey: 1, name: 'ch', traceDir: dir, events: [{ id: 0, types: ['nope'] }] } })).to.throw(StatusError, /unknown field type "nope"/);
-      expect(call({ addStream: { channelKey: 9, shmPath: '/nope', n: 0 } })).to.throw(StatusError, /no channel with key 9/);
+      const call = (req: tstrace.consumer.Request.$Properties) => () =>
+        consumer.handle(tstrace.consumer.Request.create(req));
+      expect(call({ addChannel: { channelKey: 1, name: 'ch', traceDir: 'relative' } })).to.throw(
+        StatusError,
+        /must be an absolute path/,
+      );
+      expect(call({ addChannel: { channelKey: 1, name: '../x', traceDir: dir } })).to.throw(
+        StatusError,
+        /cannot name a file/,
+      );
+      expect(
+        call({ addChannel: { channelKey: 1, name: 'ch', traceDir: dir, events: [{ id: 0, types: ['nope'] }] } }),
+      ).to.throw(StatusError, /unknown field type "nope"/);
+      expect(call({ addStream: { channelKey: 9, shmPath: '/nope', n: 0 } })).to.throw(
+        StatusError,
+        /no channel with key 9/,
+      );
       expect(call({ flush: { channelKeys: [9] } })).to.throw(StatusError, /no channel with key 9/);
-      consumer.handle(tstrace.consumer.Request.create({ addChannel: { channelKey: 1, name: 'ch', traceDir: path.join(dir, 't') } }));
-      expect(call({ addChannel: { channelKey: 1, name: 'ch', traceDir: dir } })).to.throw(StatusError, /already attached/);
-      expect(call({ addStream: { channelKey: 1, shmPath: path.join(dir, 'missing'), n: 0 } })).to.throw(StatusError, /stream 0 of channel "ch"/);
+      consumer.handle(
+        tstrace.consumer.Request.create({ addChannel: { channelKey: 1, name: 'ch', traceDir: path.join(dir, 't') } }),
+      );
+      expect(call({ addChannel: { channelKey: 1, name: 'ch', traceDir: dir } })).to.throw(
+        StatusError,
+        /already attached/,
+      );
+      expect(call({ addStream: { channelKey: 1, shmPath: path.join(dir, 'missing'), n: 0 } })).to.throw(
+        StatusError,
+        /stream 0 of channel "ch"/,
+      );
       expect(call({ metadata: { traceDir: path.join(dir, 't'), text: 'garbage' } })).to.throw(StatusError, /CTF 1.8/);
       expect(fs.existsSync(path.join(dir, 't', 'metadata'))).to.equal(false);
       consumer.shutdown();
@@ -168,7 +246,8 @@ describe('tstrace-consumerd', () => {
     it('appends metadata that grows, and rewrites metadata that changed', () => {
       const consumer = new Consumer({ log: quiet });
       const trace = path.join(dir, 'a', 'b');
-      const send = (text: string) => consumer.handle(tstrace.consumer.Request.create({ metadata: { traceDir: trace, text } }));
+      const send = (text: string) =>
+        consumer.handle(tstrace.consumer.Request.create({ metadata: { traceDir: trace, text } }));
       send('/* CTF 1.8 */\nA\n');
       const ino = fs.statSync(path.join(trace, 'metadata')).ino;
       send('/* CTF 1.8 */\nA\nB\n');
@@ -181,17 +260,36 @@ describe('tstrace-consumerd', () => {
   });
 
   describe('snapshot', () => {
-    const layouts = [{ id: 0, types: ['u32', 'string'] }, { id: 1, types: ['seq:u16', 'char[4]'] }];
+    const layouts = [
+      { id: 0, types: ['u32', 'string'] },
+      { id: 1, types: ['seq:u16', 'char[4]'] },
+    ];
     const metadata = (traceDir: string) => ({ traceDir, text: '/* CTF 1.8 */\ntrace { major = 1; minor = 8; };\n' });
 
     it('copies the complete packets of every stream without consuming them, then refuses bad requests and changes nothing', () => {
       const file = path.join(dir, 'ring');
-      createStreamFile(file, { subbufSize: 4096, numSubbufs: 4, mode: 'overwrite', streamId: 0, cpuId: 0, uuid, streamInstanceId: 1n });
+      createStreamFile(file, {
+        subbufSize: 4096,
+        numSubbufs: 4,
+        mode: 'overwrite',
+        streamId: 0,
+        cpuId: 0,
+        uuid,
+        streamInstanceId: 1n,
+      });
       const w = StreamWriter.open(file);
       writeEvents(w, 3000);
       const consumer = new Consumer({ log: quiet });
       const take = (traceDir: string, extra: Partial<tstrace.consumer.ISnapshot> = {}) =>
-        consumer.handle(tstrace.consumer.Request.create({ snapshot: { channels: [{ name: 'ch', traceDir, shmPaths: [file], events: layouts }], metadata: [metadata(traceDir)], ...extra } }));
+        consumer.handle(
+          tstrace.consumer.Request.create({
+            snapshot: {
+              channels: [{ name: 'ch', traceDir, shmPaths: [file], events: layouts }],
+              metadata: [metadata(traceDir)],
+              ...extra,
+            },
+          }),
+        );
       const one = path.join(dir, 'one');
       const [stats] = take(one).stats!.channels!;
       expect(Number(stats.packets)).to.equal(4);
@@ -217,8 +315,20 @@ describe('tstrace-consumerd', () => {
         expect(fs.readdirSync(dir).sort()).to.deep.equal(before);
       };
       refused('relative/dir', {}, /trace directory "relative\/dir" must be an absolute path/);
-      refused(path.join(dir, 'four'), { channels: [{ name: 'a/b', traceDir: path.join(dir, 'four'), shmPaths: [file] }] }, /channel name "a\/b" cannot name a file/);
-      refused(path.join(dir, 'four'), { channels: [{ name: 'ch', traceDir: path.join(dir, 'four'), shmPaths: [file], events: [{ id: 0, types: ['u7'] }] }] }, /unknown field type "u7"/);
+      refused(
+        path.join(dir, 'four'),
+        { channels: [{ name: 'a/b', traceDir: path.join(dir, 'four'), shmPaths: [file] }] },
+        /channel name "a\/b" cannot name a file/,
+      );
+      refused(
+        path.join(dir, 'four'),
+        {
+          channels: [
+            { name: 'ch', traceDir: path.join(dir, 'four'), shmPaths: [file], events: [{ id: 0, types: ['u7'] }] },
+          ],
+        },
+        /unknown field type "u7"/,
+      );
       refused(path.join(dir, 'four'), { maxBytesPerStream: 100 }, /less than one sub-buffer \(4096 bytes\)/);
       expect(() => take(one)).to.throw(StatusError, /ch_0 already exists/);
       expect(fs.readFileSync(path.join(one, 'ch_0'))).to.deep.equal(data);

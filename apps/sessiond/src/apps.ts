@@ -47,9 +47,13 @@ export class AppRegistry {
   }
 
   register(connectionId: number, peer: Caller, req: tstrace.app.RegisterApp.$Properties): RegisteredApp {
-    if (this.apps.has(connectionId)) throw new StatusError(StatusCode.INVALID_ARGUMENT, 'this connection has already registered an app');
+    if (this.apps.has(connectionId))
+      throw new StatusError(StatusCode.INVALID_ARGUMENT, 'this connection has already registered an app');
     if (req.pid !== peer.pid || req.uid !== peer.uid || req.gid !== peer.gid) {
-      throw new StatusError(StatusCode.PERMISSION_DENIED, `registration claims pid ${req.pid} uid ${req.uid} gid ${req.gid}, but the socket belongs to pid ${peer.pid} uid ${peer.uid} gid ${peer.gid}`);
+      throw new StatusError(
+        StatusCode.PERMISSION_DENIED,
+        `registration claims pid ${req.pid} uid ${req.uid} gid ${req.gid}, but the socket belongs to pid ${peer.pid} uid ${peer.uid} gid ${peer.gid}`,
+      );
     }
     const events = checkEvents(req.events ?? [], 0);
     const processKey = `${peer.pid}:${this.processStart(peer.pid)}`;
@@ -104,12 +108,21 @@ export class AppRegistry {
   }
 }
 
-function checkEvents(events: tstrace.app.EventDecl.$Properties[], already: number): tstrace.app.EventDecl.$Properties[] {
-  if (already + events.length > MAX_EVENTS_PER_APP) throw new StatusError(StatusCode.INVALID_ARGUMENT, `an app may register at most ${MAX_EVENTS_PER_APP} events`);
+function checkEvents(
+  events: tstrace.app.EventDecl.$Properties[],
+  already: number,
+): tstrace.app.EventDecl.$Properties[] {
+  if (already + events.length > MAX_EVENTS_PER_APP)
+    throw new StatusError(StatusCode.INVALID_ARGUMENT, `an app may register at most ${MAX_EVENTS_PER_APP} events`);
   for (const e of events) {
-    if (!e.provider || !e.name) throw new StatusError(StatusCode.INVALID_EVENT, 'every event needs a provider and a name');
+    if (!e.provider || !e.name)
+      throw new StatusError(StatusCode.INVALID_EVENT, 'every event needs a provider and a name');
     const level = e.loglevel ?? 0;
-    if (level < 0 || level > 14) throw new StatusError(StatusCode.INVALID_LOGLEVEL, `event ${e.provider}:${e.name}: log level ${level} is out of range`);
+    if (level < 0 || level > 14)
+      throw new StatusError(
+        StatusCode.INVALID_LOGLEVEL,
+        `event ${e.provider}:${e.name}: log level ${level} is out of range`,
+      );
   }
   return events;
 }

@@ -1,4 +1,15 @@
-import { appLink, clientLink, PROTOCOL_MAJOR, PROTOCOL_MINOR, PushConnection, RpcServer, ServerLog, StatusCode, StatusError, tstrace } from '@tstrace/comm';
+import {
+  appLink,
+  clientLink,
+  PROTOCOL_MAJOR,
+  PROTOCOL_MINOR,
+  PushConnection,
+  RpcServer,
+  ServerLog,
+  StatusCode,
+  StatusError,
+  tstrace,
+} from '@tstrace/comm';
 import { runDirPaths, RunDirPaths, toNumber, tracingGroupId } from '@tstrace/ctl';
 import { lockFile, peerCredentials, processGroups } from '@tstrace/native';
 import * as fs from 'node:fs';
@@ -34,7 +45,8 @@ export class SessionDaemon {
   readonly sessions: SessionRegistry;
   readonly apps = new AppRegistry();
   private lockFd: number | undefined;
-  private clientServer: RpcServer<tstrace.client.Request.$Properties, tstrace.client.Reply.$Properties, Caller> | undefined;
+  private clientServer:
+    RpcServer<tstrace.client.Request.$Properties, tstrace.client.Reply.$Properties, Caller> | undefined;
   private appServer: RpcServer<tstrace.app.Request.$Properties, tstrace.app.Reply.$Properties, Caller> | undefined;
   private ust: UstManager | undefined;
   private consumer: ConsumerDaemon | undefined;
@@ -56,7 +68,10 @@ export class SessionDaemon {
       fs.closeSync(this.lockFd);
       this.lockFd = undefined;
       const pid = readPid(this.options.pidFile ?? this.paths.pidFile);
-      throw new StatusError(StatusCode.SESSIOND_ALREADY_RUNNING, `a session daemon is already running in ${runDir}${pid ? ` (pid ${pid})` : ''}`);
+      throw new StatusError(
+        StatusCode.SESSIOND_ALREADY_RUNNING,
+        `a session daemon is already running in ${runDir}${pid ? ` (pid ${pid})` : ''}`,
+      );
     }
     // We hold the lock: any socket still here belongs to a daemon that died.
     for (const stale of [this.paths.clientSocket, this.paths.appsSocket]) {
@@ -75,7 +90,12 @@ export class SessionDaemon {
       onChange: () => consumerSync?.schedule(),
       setReady: (set, eventId) => consumerSync?.isReady(set, eventId) ?? true,
     });
-    const consumer = new ConsumerDaemon({ runDir, log, verbosity: this.options.verbosity, onRestart: (downMs) => consumerSync?.restarted(downMs) });
+    const consumer = new ConsumerDaemon({
+      runDir,
+      log,
+      verbosity: this.options.verbosity,
+      onRestart: (downMs) => consumerSync?.restarted(downMs),
+    });
     consumerSync = new ConsumerSync(consumer, this.sessions, ust, log, () => ust.sync());
     this.consumer = consumer;
     // Shared memory a killed daemon left goes before we make any.
@@ -114,7 +134,11 @@ export class SessionDaemon {
       log,
       identify,
       authorize: (peer) => {
-        if (!global && peer.uid !== this.uid && peer.uid !== 0) throw new StatusError(StatusCode.PERMISSION_DENIED, 'this per-user session daemon traces its own user\'s apps only');
+        if (!global && peer.uid !== this.uid && peer.uid !== 0)
+          throw new StatusError(
+            StatusCode.PERMISSION_DENIED,
+            "this per-user session daemon traces its own user's apps only",
+          );
       },
       handler: (req, conn) => this.handleApp(req, conn),
       onClose: (conn) => {
@@ -128,7 +152,9 @@ export class SessionDaemon {
     await this.clientServer.listenUnix(this.paths.clientSocket, global ? 0o660 : 0o600, tracingGid);
     await this.appServer.listenUnix(this.paths.appsSocket, global ? 0o666 : 0o600);
     fs.writeFileSync(this.options.pidFile ?? this.paths.pidFile, `${process.pid}\n`);
-    log.info(`session daemon ${process.pid} ready in ${runDir} (${global ? 'global' : 'per-user'}${tracingGid !== undefined ? `, tracing group ${tracingGid}` : ''})`);
+    log.info(
+      `session daemon ${process.pid} ready in ${runDir} (${global ? 'global' : 'per-user'}${tracingGid !== undefined ? `, tracing group ${tracingGid}` : ''})`,
+    );
   }
 
   /** Root, the daemon's own user, and (for the global daemon) members of the tracing group. */
@@ -143,10 +169,16 @@ export class SessionDaemon {
       }
       if (groups.includes(tracingGid)) return;
     }
-    throw new StatusError(StatusCode.PERMISSION_DENIED, `uid ${peer.uid} may not use this session daemon: root, uid ${this.uid} and members of the 'tracing' group may`);
+    throw new StatusError(
+      StatusCode.PERMISSION_DENIED,
+      `uid ${peer.uid} may not use this session daemon: root, uid ${this.uid} and members of the 'tracing' group may`,
+    );
   }
 
-  private handleApp(req: tstrace.app.Request.$Properties, conn: PushConnection<tstrace.app.Reply.$Properties, Caller>): tstrace.app.Reply.$Properties {
+  private handleApp(
+    req: tstrace.app.Request.$Properties,
+    conn: PushConnection<tstrace.app.Reply.$Properties, Caller>,
+  ): tstrace.app.Reply.$Properties {
     const ust = this.ust!;
     switch (req.command) {
       case 'registerApp': {
@@ -157,10 +189,14 @@ export class SessionDaemon {
         } catch (err) {
           this.apps.unregister(conn.id);
           if (err instanceof StatusError) throw err;
-          this.options.log.error(`cannot create the status page of ${app.procname} pid ${app.pid}: ${(err as Error).message}`);
+          this.options.log.error(
+            `cannot create the status page of ${app.procname} pid ${app.pid}: ${(err as Error).message}`,
+          );
           throw new StatusError(StatusCode.INTERNAL_ERROR, `cannot create the status page: ${(err as Error).message}`);
         }
-        this.options.log.info(`app registered: ${app.procname} pid ${app.pid} thread ${app.threadId} uid ${app.uid}, ${app.events.length} events`);
+        this.options.log.info(
+          `app registered: ${app.procname} pid ${app.pid} thread ${app.threadId} uid ${app.uid}, ${app.events.length} events`,
+        );
         // The first AppState goes out after this reply, so that the app knows its status page first.
         setImmediate(() => ust.sync());
         return { registered };
@@ -186,7 +222,8 @@ export class SessionDaemon {
     // The consumer drains what the buffers hold before the shared memory goes.
     await this.consumer?.stop();
     this.ust?.shutdown();
-    for (const f of [this.paths.clientSocket, this.paths.appsSocket, this.options.pidFile ?? this.paths.pidFile]) fs.rmSync(f, { force: true });
+    for (const f of [this.paths.clientSocket, this.paths.appsSocket, this.options.pidFile ?? this.paths.pidFile])
+      fs.rmSync(f, { force: true });
     if (this.lockFd !== undefined) fs.closeSync(this.lockFd);
     this.lockFd = undefined;
   }

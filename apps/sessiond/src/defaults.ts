@@ -4,10 +4,28 @@ import { BufferScheme, Domain } from './model';
 export function defaultChannelAttrs(domain: Domain, buffers: BufferScheme) {
   const page = 4096;
   if (domain === Domain.KERNEL) {
-    return { subbufSize: 256 * page, numSubbuf: 4, switchTimerUs: 0, readTimerUs: 200000, monitorTimerUs: 1000000, tracefileSize: 0, tracefileCount: 0, buffers: BufferScheme.GLOBAL };
+    return {
+      subbufSize: 256 * page,
+      numSubbuf: 4,
+      switchTimerUs: 0,
+      readTimerUs: 200000,
+      monitorTimerUs: 1000000,
+      tracefileSize: 0,
+      tracefileCount: 0,
+      buffers: BufferScheme.GLOBAL,
+    };
   }
   const subbufSize = buffers === BufferScheme.PER_PID ? 4 * page : 128 * page;
-  return { subbufSize, numSubbuf: 4, switchTimerUs: 0, readTimerUs: 0, monitorTimerUs: 1000000, tracefileSize: 0, tracefileCount: 0, buffers };
+  return {
+    subbufSize,
+    numSubbuf: 4,
+    switchTimerUs: 0,
+    readTimerUs: 0,
+    monitorTimerUs: 1000000,
+    tracefileSize: 0,
+    tracefileCount: 0,
+    buffers,
+  };
 }
 
 export const DEFAULT_CHANNEL_NAME = 'channel0';

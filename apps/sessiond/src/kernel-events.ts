@@ -12,7 +12,10 @@ export function tracefsPath(): string {
   try {
     execFileSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { stdio: 'pipe' });
   } catch (err) {
-    throw new StatusError(StatusCode.KERNEL_UNAVAILABLE, `tracefs is not mounted and mounting it at ${TRACEFS} failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`);
+    throw new StatusError(
+      StatusCode.KERNEL_UNAVAILABLE,
+      `tracefs is not mounted and mounting it at ${TRACEFS} failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`,
+    );
   }
   return TRACEFS;
 }
@@ -26,7 +29,8 @@ export function kernelEvents(syscalls: boolean): string[] {
   const names = lines.flatMap((line) => {
     const [system, event] = line.split(':');
     if (!event) return [];
-    if (syscalls) return system === 'syscalls' && event.startsWith('sys_enter_') ? [event.slice('sys_enter_'.length)] : [];
+    if (syscalls)
+      return system === 'syscalls' && event.startsWith('sys_enter_') ? [event.slice('sys_enter_'.length)] : [];
     return system === 'syscalls' ? [] : [event];
   });
   return [...new Set(names)].sort();

@@ -11,10 +11,21 @@ const VERSION = '0.1.0';
 const OPTIONS: OptionSpec[] = [
   { name: 'daemonize', short: 'd', kind: 'flag', help: 'start as a daemon, detached, standard streams closed' },
   { name: 'background', short: 'b', kind: 'flag', help: 'start as a daemon, keeping the standard streams open' },
-  { name: 'pidfile', short: 'p', kind: 'value', valueName: 'FILE', help: 'write the pid here (default <rundir>/sessiond.pid)' },
+  {
+    name: 'pidfile',
+    short: 'p',
+    kind: 'value',
+    valueName: 'FILE',
+    help: 'write the pid here (default <rundir>/sessiond.pid)',
+  },
   { name: 'verbose', short: 'v', kind: 'count', help: 'more log output: -v info, -vv debug' },
   { name: 'log-file', kind: 'value', valueName: 'FILE', help: 'log to this file instead of stderr' },
-  { name: 'max-frame-size', kind: 'value', valueName: 'BYTES', help: `largest frame accepted from a peer (default ${DEFAULT_MAX_FRAME_SIZE})` },
+  {
+    name: 'max-frame-size',
+    kind: 'value',
+    valueName: 'BYTES',
+    help: `largest frame accepted from a peer (default ${DEFAULT_MAX_FRAME_SIZE})`,
+  },
   { name: 'ready-fd', kind: 'value', valueName: 'FD', help: 'internal: write "ok" on this descriptor once serving' },
   { name: 'help', short: 'h', kind: 'flag', help: 'show this help' },
   { name: 'version', short: 'V', kind: 'flag', help: 'show the version' },
@@ -69,7 +80,8 @@ async function main(): Promise<void> {
   if (opts.help) return void process.stdout.write(HELP);
   if (opts.version) return void process.stdout.write(`tstrace-sessiond ${VERSION}\n`);
   const maxFrameSize = opts['max-frame-size'] === undefined ? undefined : Number(opts['max-frame-size']);
-  if (maxFrameSize !== undefined && (!Number.isInteger(maxFrameSize) || maxFrameSize < 1024)) fail('--max-frame-size must be an integer of at least 1024');
+  if (maxFrameSize !== undefined && (!Number.isInteger(maxFrameSize) || maxFrameSize < 1024))
+    fail('--max-frame-size must be an integer of at least 1024');
   if (opts.daemonize || opts.background) return daemonize(!!opts.background, argv);
 
   const readyFd = opts['ready-fd'] === undefined ? undefined : Number(opts['ready-fd']);

@@ -109,7 +109,11 @@ export function toConfig(s: SessionState): tstrace.client.SessionConfig.$Propert
     live: s.live,
     liveTimerUs: s.liveTimerUs,
     shmPath: s.shmPath,
-    channels: s.channels.map((c) => ({ ...c, events: c.events.map((e) => ({ ...e, exclusions: [...e.exclusions] })), contexts: [...c.contexts] })),
+    channels: s.channels.map((c) => ({
+      ...c,
+      events: c.events.map((e) => ({ ...e, exclusions: [...e.exclusions] })),
+      contexts: [...c.contexts],
+    })),
     trackers: [
       { domain: Domain.USERSPACE, all: s.trackers.userspace.all, pids: [...s.trackers.userspace.pids] },
       { domain: Domain.KERNEL, all: s.trackers.kernel.all, pids: [...s.trackers.kernel.pids] },

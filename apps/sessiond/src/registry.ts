@@ -2,12 +2,39 @@ import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { filterToJson, parseFilter, FilterError } from '@tstrace/filter';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { CONTEXT_TYPES, DEFAULT_CHANNEL_NAME, DEFAULT_LIVE_TIMER_US, DEFAULT_RELAY_HOST_URL, defaultChannelAttrs } from './defaults';
-import { BufferScheme, Caller, ChannelState, Domain, DOMAIN_NAMES, EventRuleState, EventType, LoglevelType, OutputState, SessionState, SnapshotOutputState, trackerOf } from './model';
+import {
+  CONTEXT_TYPES,
+  DEFAULT_CHANNEL_NAME,
+  DEFAULT_LIVE_TIMER_US,
+  DEFAULT_RELAY_HOST_URL,
+  defaultChannelAttrs,
+} from './defaults';
+import {
+  BufferScheme,
+  Caller,
+  ChannelState,
+  Domain,
+  DOMAIN_NAMES,
+  EventRuleState,
+  EventType,
+  LoglevelType,
+  OutputState,
+  SessionState,
+  SnapshotOutputState,
+  trackerOf,
+} from './model';
 import { DEFAULT_CTRL_PORT, DEFAULT_DATA_PORT, parseSetUrl, parseStreamUrl } from './urls';
-import { checkChannelAttrs, checkChannelName, checkDomain, checkEventName, checkPid, checkSessionName } from './validate';
+import {
+  checkChannelAttrs,
+  checkChannelName,
+  checkDomain,
+  checkEventName,
+  checkPid,
+  checkSessionName,
+} from './validate';
 
-const num = (v: unknown): number => (v === null || v === undefined ? 0 : typeof v === 'number' ? v : Number(v as number));
+const num = (v: unknown): number =>
+  v === null || v === undefined ? 0 : typeof v === 'number' ? v : Number(v as number);
 const err = (code: StatusCode, message?: string) => new StatusError(code, message);
 
 export interface RegistryOptions {
@@ -30,7 +57,13 @@ const globCache = new Map<string, RegExp>();
 export function globMatch(pattern: string, name: string): boolean {
   let re = globCache.get(pattern);
   if (!re) {
-    re = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+    re = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      's',
+    );
     // Patterns come from users' rules: keep the cache bounded.
     if (globCache.size >= 4096) globCache.clear();
     globCache.set(pattern, re);
@@ -66,7 +99,11 @@ export class SessionRegistry {
     const own = visible.find((s) => s.ownerUid === caller.uid);
     if (own) return own;
     if (visible.length === 1) return visible[0];
-    if (visible.length > 1) throw err(StatusCode.INVALID_ARGUMENT, `${visible.length} users have a session named "${name}": act on it as its owner`);
+    if (visible.length > 1)
+      throw err(
+        StatusCode.INVALID_ARGUMENT,
+        `${visible.length} users have a session named "${name}": act on it as its owner`,
+      );
     throw err(StatusCode.SESSION_NOT_FOUND, `session "${name}" not found`);
   }
 
@@ -79,9 +116,14 @@ export class SessionRegistry {
       throw err(StatusCode.SESSION_EXISTS, `a session named "${name}" already exists`);
     }
     const home = req.home || this.options.defaultHome;
-    if (!path.isAbsolute(home)) throw err(StatusCode.INVALID_ARGUMENT, `home directory ${JSON.stringify(home)} must be an absolute path`);
-    const output = this.resolveOutput(req, path.join(home, 'tstrace-traces', auto ? name : `${name}-${dateStamp(now)}`));
-    if (req.shmPath && !path.isAbsolute(req.shmPath)) throw err(StatusCode.INVALID_ARGUMENT, `--shm-path ${JSON.stringify(req.shmPath)} must be an absolute path`);
+    if (!path.isAbsolute(home))
+      throw err(StatusCode.INVALID_ARGUMENT, `home directory ${JSON.stringify(home)} must be an absolute path`);
+    const output = this.resolveOutput(
+      req,
+      path.join(home, 'tstrace-traces', auto ? name : `${name}-${dateStamp(now)}`),
+    );
+    if (req.shmPath && !path.isAbsolute(req.shmPath))
+      throw err(StatusCode.INVALID_ARGUMENT, `--shm-path ${JSON.stringify(req.shmPath)} must be an absolute path`);
     const session: SessionState = {
       name,
       uuid: randomUUID(),
@@ -114,14 +156,17 @@ export class SessionRegistry {
     const hasPath = !!given.path;
     const hasUrl = !!req.setUrl;
     const hasStream = !!given.ctrlUrl || !!given.dataUrl;
-    if (out.none && (hasPath || hasUrl || hasStream)) throw conflicts('--no-output and an output (--output, --set-url, --ctrl-url, --data-url)');
+    if (out.none && (hasPath || hasUrl || hasStream))
+      throw conflicts('--no-output and an output (--output, --set-url, --ctrl-url, --data-url)');
     if (hasPath && (hasUrl || hasStream)) throw conflicts('--output and --set-url/--ctrl-url/--data-url');
     if (hasUrl && hasStream) throw conflicts('--set-url and --ctrl-url/--data-url');
     if (req.snapshot && req.live) throw conflicts('--snapshot and --live');
     if (out.none && req.live) throw conflicts('--no-output and --live');
-    if (hasStream && (!given.ctrlUrl || !given.dataUrl)) throw err(StatusCode.INVALID_OUTPUT, '--ctrl-url and --data-url must be given together');
+    if (hasStream && (!given.ctrlUrl || !given.dataUrl))
+      throw err(StatusCode.INVALID_OUTPUT, '--ctrl-url and --data-url must be given together');
     if (hasPath) {
-      if (!path.isAbsolute(given.path as string)) throw err(StatusCode.INVALID_OUTPUT, `--output ${JSON.stringify(given.path)} must be an absolute path`);
+      if (!path.isAbsolute(given.path as string))
+        throw err(StatusCode.INVALID_OUTPUT, `--output ${JSON.stringify(given.path)} must be an absolute path`);
       out.path = path.normalize(given.path as string);
     } else if (hasUrl) {
       Object.assign(out, parseSetUrl(req.setUrl as string));
@@ -133,7 +178,8 @@ export class SessionRegistry {
     } else if (!out.none) {
       out.path = defaultPath;
     }
-    if (req.live && out.path) throw err(StatusCode.INVALID_OUTPUT, '--live streams to a relay daemon: give a net:// URL, not a local path');
+    if (req.live && out.path)
+      throw err(StatusCode.INVALID_OUTPUT, '--live streams to a relay daemon: give a net:// URL, not a local path');
     return out;
   }
 
@@ -146,25 +192,41 @@ export class SessionRegistry {
 
   private checkKernel(domain: Domain): void {
     if (domain === Domain.KERNEL && !this.options.kernelAvailable) {
-      throw err(StatusCode.KERNEL_UNAVAILABLE, 'kernel tracing needs the root session daemon (run tstrace as root or as a member of the tracing group)');
+      throw err(
+        StatusCode.KERNEL_UNAVAILABLE,
+        'kernel tracing needs the root session daemon (run tstrace as root or as a member of the tracing group)',
+      );
     }
   }
 
   private channel(session: SessionState, domain: Domain, name: string): ChannelState {
     const found = session.channels.find((c) => c.domain === domain && c.name === name);
-    if (!found) throw err(StatusCode.CHANNEL_NOT_FOUND, `${DOMAIN_NAMES[domain]} channel "${name}" not found in session "${session.name}"`);
+    if (!found)
+      throw err(
+        StatusCode.CHANNEL_NOT_FOUND,
+        `${DOMAIN_NAMES[domain]} channel "${name}" not found in session "${session.name}"`,
+      );
     return found;
   }
 
   /** A new channel with the given attributes; checked, not yet added. */
-  private newChannel(session: SessionState, domain: Domain, name: string, req: Partial<tstrace.client.EnableChannel.$Properties>): ChannelState {
+  private newChannel(
+    session: SessionState,
+    domain: Domain,
+    name: string,
+    req: Partial<tstrace.client.EnableChannel.$Properties>,
+  ): ChannelState {
     if (session.everStarted) {
-      throw err(StatusCode.SESSION_STARTED, `cannot add channel "${name}": session "${session.name}" has already been started`);
+      throw err(
+        StatusCode.SESSION_STARTED,
+        `cannot add channel "${name}": session "${session.name}" has already been started`,
+      );
     }
     checkChannelName(name);
     const siblings = session.channels.filter((c) => c.domain === domain);
     let buffers = (req.buffers ?? BufferScheme.BUFFERS_DEFAULT) as BufferScheme;
-    if (buffers === BufferScheme.BUFFERS_DEFAULT) buffers = siblings[0]?.buffers ?? (domain === Domain.KERNEL ? BufferScheme.GLOBAL : BufferScheme.PER_UID);
+    if (buffers === BufferScheme.BUFFERS_DEFAULT)
+      buffers = siblings[0]?.buffers ?? (domain === Domain.KERNEL ? BufferScheme.GLOBAL : BufferScheme.PER_UID);
     const d = defaultChannelAttrs(domain, buffers);
     const pick = (v: unknown, fallback: number) => (v === null || v === undefined ? fallback : num(v));
     const attrs = {
@@ -179,7 +241,10 @@ export class SessionRegistry {
     };
     checkChannelAttrs(domain, attrs);
     if (siblings.length > 0 && siblings[0].buffers !== buffers) {
-      throw err(StatusCode.BUFFER_TYPE_MISMATCH, `session "${session.name}" uses ${siblings[0].buffers === BufferScheme.PER_PID ? 'per-PID' : 'per-UID'} buffers: all its userspace channels must use the same`);
+      throw err(
+        StatusCode.BUFFER_TYPE_MISMATCH,
+        `session "${session.name}" uses ${siblings[0].buffers === BufferScheme.PER_PID ? 'per-PID' : 'per-UID'} buffers: all its userspace channels must use the same`,
+      );
     }
     // Snapshot sessions keep the newest data: their channels overwrite unless told otherwise.
     const overwrite = req.overwrite === null || req.overwrite === undefined ? session.snapshot : !!req.overwrite;
@@ -193,12 +258,29 @@ export class SessionRegistry {
     const name = req.name ?? '';
     const existing = session.channels.find((c) => c.domain === domain && c.name === name);
     if (existing) {
-      const attrsGiven = ['subbufSize', 'numSubbuf', 'overwrite', 'switchTimerUs', 'readTimerUs', 'monitorTimerUs', 'tracefileSize', 'tracefileCount'].some(
-        (k) => (req as Record<string, unknown>)[k] !== null && (req as Record<string, unknown>)[k] !== undefined,
-      ) || !!req.buffers;
+      const attrsGiven =
+        [
+          'subbufSize',
+          'numSubbuf',
+          'overwrite',
+          'switchTimerUs',
+          'readTimerUs',
+          'monitorTimerUs',
+          'tracefileSize',
+          'tracefileCount',
+        ].some(
+          (k) => (req as Record<string, unknown>)[k] !== null && (req as Record<string, unknown>)[k] !== undefined,
+        ) || !!req.buffers;
       if (attrsGiven) {
-        if (session.everStarted) throw err(StatusCode.SESSION_STARTED, `channel "${name}": settings cannot change once session "${session.name}" has been started`);
-        throw err(StatusCode.CHANNEL_EXISTS, `channel "${name}" already exists in session "${session.name}": its settings cannot be changed`);
+        if (session.everStarted)
+          throw err(
+            StatusCode.SESSION_STARTED,
+            `channel "${name}": settings cannot change once session "${session.name}" has been started`,
+          );
+        throw err(
+          StatusCode.CHANNEL_EXISTS,
+          `channel "${name}" already exists in session "${session.name}": its settings cannot be changed`,
+        );
       }
       if (existing.enabled) throw err(StatusCode.CHANNEL_ALREADY_ENABLED, `channel "${name}" is already enabled`);
       existing.enabled = true;
@@ -215,13 +297,18 @@ export class SessionRegistry {
     const names = req.names ?? [];
     if (names.length === 0) throw err(StatusCode.INVALID_ARGUMENT, 'name the channel(s) to disable');
     const channels = names.map((n) => this.channel(session, domain, n));
-    for (const c of channels) if (!c.enabled) throw err(StatusCode.CHANNEL_ALREADY_DISABLED, `channel "${c.name}" is already disabled`);
+    for (const c of channels)
+      if (!c.enabled) throw err(StatusCode.CHANNEL_ALREADY_DISABLED, `channel "${c.name}" is already disabled`);
     for (const c of channels) c.enabled = false;
     return session;
   }
 
   /** The channel an event or context command targets: the named one, or channel0, made when missing. */
-  private targetChannel(session: SessionState, domain: Domain, name: string | null | undefined): { channel: ChannelState; isNew: boolean } {
+  private targetChannel(
+    session: SessionState,
+    domain: Domain,
+    name: string | null | undefined,
+  ): { channel: ChannelState; isNew: boolean } {
     if (name) return { channel: this.channel(session, domain, name), isNew: false };
     const existing = session.channels.find((c) => c.domain === domain && c.name === DEFAULT_CHANNEL_NAME);
     if (existing) return { channel: existing, isNew: false };
@@ -238,7 +325,11 @@ export class SessionRegistry {
     const toAdd: EventRuleState[] = [];
     for (const rule of rules) {
       const same = channel.events.find((e) => sameRule(e, rule));
-      if (same?.enabled) throw err(StatusCode.EVENT_ALREADY_ENABLED, `event "${rule.name}" is already enabled in channel "${channel.name}" with these conditions`);
+      if (same?.enabled)
+        throw err(
+          StatusCode.EVENT_ALREADY_ENABLED,
+          `event "${rule.name}" is already enabled in channel "${channel.name}" with these conditions`,
+        );
       if (same) toEnable.push(same);
       else toAdd.push(rule);
     }
@@ -254,23 +345,34 @@ export class SessionRegistry {
     if (names.length === 0) throw err(StatusCode.INVALID_EVENT, 'name the event(s) to enable, or use -a/--all');
     names.forEach(checkEventName);
     const type = num(req.type) as EventType;
-    if (type !== EventType.TRACEPOINT && type !== EventType.SYSCALL) throw err(StatusCode.INVALID_EVENT, `unknown event type ${type}`);
-    if (type === EventType.SYSCALL && domain !== Domain.KERNEL) throw err(StatusCode.INVALID_EVENT, '--syscall is for the kernel domain (-k) only');
+    if (type !== EventType.TRACEPOINT && type !== EventType.SYSCALL)
+      throw err(StatusCode.INVALID_EVENT, `unknown event type ${type}`);
+    if (type === EventType.SYSCALL && domain !== Domain.KERNEL)
+      throw err(StatusCode.INVALID_EVENT, '--syscall is for the kernel domain (-k) only');
     const loglevelType = num(req.loglevelType) as LoglevelType;
     const loglevel = num(req.loglevel);
     if (loglevelType !== LoglevelType.LOGLEVEL_ALL) {
-      if (domain !== Domain.USERSPACE) throw err(StatusCode.INVALID_LOGLEVEL, '--loglevel and --loglevel-only are for the userspace domain (-u) only');
-      if (loglevelType !== LoglevelType.LOGLEVEL_RANGE && loglevelType !== LoglevelType.LOGLEVEL_SINGLE) throw err(StatusCode.INVALID_LOGLEVEL, `unknown log level condition ${loglevelType}`);
-      if (!Number.isInteger(loglevel) || loglevel < 0 || loglevel > 14) throw err(StatusCode.INVALID_LOGLEVEL, `log level ${loglevel} is out of range (0 TRACE_EMERG .. 14 TRACE_DEBUG)`);
+      if (domain !== Domain.USERSPACE)
+        throw err(StatusCode.INVALID_LOGLEVEL, '--loglevel and --loglevel-only are for the userspace domain (-u) only');
+      if (loglevelType !== LoglevelType.LOGLEVEL_RANGE && loglevelType !== LoglevelType.LOGLEVEL_SINGLE)
+        throw err(StatusCode.INVALID_LOGLEVEL, `unknown log level condition ${loglevelType}`);
+      if (!Number.isInteger(loglevel) || loglevel < 0 || loglevel > 14)
+        throw err(
+          StatusCode.INVALID_LOGLEVEL,
+          `log level ${loglevel} is out of range (0 TRACE_EMERG .. 14 TRACE_DEBUG)`,
+        );
     }
     const exclusions = [...new Set(req.exclusions ?? [])];
     if (exclusions.length > 0) {
-      if (domain !== Domain.USERSPACE) throw err(StatusCode.INVALID_EXCLUSION, '--exclude is for the userspace domain (-u) only');
+      if (domain !== Domain.USERSPACE)
+        throw err(StatusCode.INVALID_EXCLUSION, '--exclude is for the userspace domain (-u) only');
       for (const name of names) {
-        if (!name.includes('*')) throw err(StatusCode.INVALID_EXCLUSION, `--exclude needs a wildcard event name: "${name}" has no '*'`);
+        if (!name.includes('*'))
+          throw err(StatusCode.INVALID_EXCLUSION, `--exclude needs a wildcard event name: "${name}" has no '*'`);
         for (const x of exclusions) {
           checkEventName(x);
-          if (!globMatch(name, x.replace(/\*/g, ''))) throw err(StatusCode.INVALID_EXCLUSION, `exclusion "${x}" does not match the event pattern "${name}"`);
+          if (!globMatch(name, x.replace(/\*/g, '')))
+            throw err(StatusCode.INVALID_EXCLUSION, `exclusion "${x}" does not match the event pattern "${name}"`);
         }
       }
     }
@@ -285,7 +387,16 @@ export class SessionRegistry {
       }
       filter = req.filter;
     }
-    return names.map((name) => ({ name, enabled: true, type, loglevelType, loglevel: loglevelType === LoglevelType.LOGLEVEL_ALL ? 0 : loglevel, filter, filterAst, exclusions: [...exclusions] }));
+    return names.map((name) => ({
+      name,
+      enabled: true,
+      type,
+      loglevelType,
+      loglevel: loglevelType === LoglevelType.LOGLEVEL_ALL ? 0 : loglevel,
+      filter,
+      filterAst,
+      exclusions: [...exclusions],
+    }));
   }
 
   disableEvent(caller: Caller, req: tstrace.client.DisableEvent.$Properties): SessionState {
@@ -301,7 +412,8 @@ export class SessionRegistry {
     if (names.length === 0) throw err(StatusCode.INVALID_EVENT, 'name the event(s) to disable, or use -a/--all');
     const matches = names.map((n) => {
       const rules = channel.events.filter((e) => e.name === n);
-      if (rules.length === 0) throw err(StatusCode.EVENT_NOT_FOUND, `event "${n}" not found in channel "${channel.name}"`);
+      if (rules.length === 0)
+        throw err(StatusCode.EVENT_NOT_FOUND, `event "${n}" not found in channel "${channel.name}"`);
       return rules;
     });
     for (const rules of matches) for (const e of rules) e.enabled = false;
@@ -314,12 +426,20 @@ export class SessionRegistry {
     this.checkKernel(domain);
     const valid = CONTEXT_TYPES[domain];
     const types = [...new Set(req.types ?? [])];
-    if (types.length === 0) throw err(StatusCode.UNKNOWN_CONTEXT, `give a context type with -t: one of ${valid.join(', ')}`);
+    if (types.length === 0)
+      throw err(StatusCode.UNKNOWN_CONTEXT, `give a context type with -t: one of ${valid.join(', ')}`);
     for (const t of types) {
-      if (!valid.includes(t)) throw err(StatusCode.UNKNOWN_CONTEXT, `unknown ${DOMAIN_NAMES[domain]} context type "${t}": valid types are ${valid.join(', ')}`);
+      if (!valid.includes(t))
+        throw err(
+          StatusCode.UNKNOWN_CONTEXT,
+          `unknown ${DOMAIN_NAMES[domain]} context type "${t}": valid types are ${valid.join(', ')}`,
+        );
     }
-    if (session.everStarted) throw err(StatusCode.SESSION_STARTED, `cannot add contexts: session "${session.name}" has already been started`);
-    let targets = req.channel ? [this.channel(session, domain, req.channel)] : session.channels.filter((c) => c.domain === domain);
+    if (session.everStarted)
+      throw err(StatusCode.SESSION_STARTED, `cannot add contexts: session "${session.name}" has already been started`);
+    let targets = req.channel
+      ? [this.channel(session, domain, req.channel)]
+      : session.channels.filter((c) => c.domain === domain);
     let created: ChannelState | undefined;
     if (targets.length === 0) {
       created = this.targetChannel(session, domain, undefined).channel;
@@ -336,8 +456,10 @@ export class SessionRegistry {
 
   start(caller: Caller, name: string): SessionState {
     const session = this.get(caller, name);
-    if (session.active) throw err(StatusCode.ALREADY_STARTED, `tracing is already started for session "${session.name}"`);
-    if (session.channels.length === 0) throw err(StatusCode.NO_CHANNEL, `session "${session.name}" has no channel: enable a channel or an event first`);
+    if (session.active)
+      throw err(StatusCode.ALREADY_STARTED, `tracing is already started for session "${session.name}"`);
+    if (session.channels.length === 0)
+      throw err(StatusCode.NO_CHANNEL, `session "${session.name}" has no channel: enable a channel or an event first`);
     session.active = true;
     session.everStarted = true;
     return session;
@@ -345,7 +467,8 @@ export class SessionRegistry {
 
   stop(caller: Caller, name: string): SessionState {
     const session = this.get(caller, name);
-    if (!session.active) throw err(StatusCode.ALREADY_STOPPED, `tracing is already stopped for session "${session.name}"`);
+    if (!session.active)
+      throw err(StatusCode.ALREADY_STOPPED, `tracing is already stopped for session "${session.name}"`);
     session.active = false;
     return session;
   }
@@ -372,7 +495,11 @@ export class SessionRegistry {
       tracker.pids = [];
       return session;
     }
-    if (tracker.all) throw err(StatusCode.INVALID_TRACKER_POLICY, 'every process is tracked: use untrack --all first, then track the PIDs to keep');
+    if (tracker.all)
+      throw err(
+        StatusCode.INVALID_TRACKER_POLICY,
+        'every process is tracked: use untrack --all first, then track the PIDs to keep',
+      );
     const missing = pids.find((p) => !tracker.pids.includes(p));
     if (missing !== undefined) throw err(StatusCode.PID_NOT_TRACKED, `PID ${missing} is not tracked`);
     tracker.pids = tracker.pids.filter((p) => !pids.includes(p));
@@ -397,22 +524,47 @@ export class SessionRegistry {
   rebuild(caller: Caller, config: tstrace.client.SessionConfig, name: string, home: string): SessionState {
     const scratch = new SessionRegistry({ ...this.options, now: this.now });
     const output = config.output ?? { path: '', ctrlUrl: '', dataUrl: '', none: false };
-    const outputReq = output.path ? { path: output.path } : output.ctrlUrl ? { ctrlUrl: output.ctrlUrl, dataUrl: output.dataUrl } : { none: output.none };
-    const s = scratch.create(caller, { name, output: outputReq, snapshot: config.snapshot, live: config.live, liveTimerUs: config.liveTimerUs, shmPath: config.shmPath, home });
+    const outputReq = output.path
+      ? { path: output.path }
+      : output.ctrlUrl
+        ? { ctrlUrl: output.ctrlUrl, dataUrl: output.dataUrl }
+        : { none: output.none };
+    const s = scratch.create(caller, {
+      name,
+      output: outputReq,
+      snapshot: config.snapshot,
+      live: config.live,
+      liveTimerUs: config.liveTimerUs,
+      shmPath: config.shmPath,
+      home,
+    });
     for (const c of config.channels ?? []) {
       const domain = checkDomain(num(c.domain));
       scratch.checkKernel(domain);
       const channel = scratch.newChannel(s, domain, c.name ?? '', c);
-      if (s.channels.some((x) => x.domain === domain && x.name === channel.name)) throw err(StatusCode.CHANNEL_EXISTS, `channel "${channel.name}" appears twice`);
+      if (s.channels.some((x) => x.domain === domain && x.name === channel.name))
+        throw err(StatusCode.CHANNEL_EXISTS, `channel "${channel.name}" appears twice`);
       channel.enabled = !!c.enabled;
       s.channels.push(channel);
       for (const e of c.events ?? []) {
-        const [rule] = scratch.checkEventRules(domain, { names: [e.name ?? ''], type: e.type, loglevelType: e.loglevelType, loglevel: e.loglevel, filter: e.filter, exclusions: e.exclusions });
-        if (channel.events.some((x) => sameRule(x, rule))) throw err(StatusCode.EVENT_ALREADY_ENABLED, `event "${rule.name}" appears twice in channel "${channel.name}"`);
+        const [rule] = scratch.checkEventRules(domain, {
+          names: [e.name ?? ''],
+          type: e.type,
+          loglevelType: e.loglevelType,
+          loglevel: e.loglevel,
+          filter: e.filter,
+          exclusions: e.exclusions,
+        });
+        if (channel.events.some((x) => sameRule(x, rule)))
+          throw err(
+            StatusCode.EVENT_ALREADY_ENABLED,
+            `event "${rule.name}" appears twice in channel "${channel.name}"`,
+          );
         rule.enabled = !!e.enabled;
         channel.events.push(rule);
       }
-      if ((c.contexts ?? []).length > 0) scratch.addContext(caller, { session: s.name, domain, channel: channel.name, types: c.contexts });
+      if ((c.contexts ?? []).length > 0)
+        scratch.addContext(caller, { session: s.name, domain, channel: channel.name, types: c.contexts });
     }
     for (const t of config.trackers ?? []) {
       const pids = [...new Set((t.pids ?? []).map(num))].sort((a, b) => a - b);
@@ -424,10 +576,18 @@ export class SessionRegistry {
       s.snapshotOutputs = [];
       s.snapshotOutputIds = 0;
       for (const o of config.snapshotOutputs) {
-        if (s.snapshotOutputs.length > 0) throw err(StatusCode.LOAD_INVALID_FILE, 'a session has one snapshot output at most');
-        if (o.path && !path.isAbsolute(o.path)) throw err(StatusCode.LOAD_INVALID_FILE, `snapshot output ${JSON.stringify(o.path)} must be an absolute path`);
+        if (s.snapshotOutputs.length > 0)
+          throw err(StatusCode.LOAD_INVALID_FILE, 'a session has one snapshot output at most');
+        if (o.path && !path.isAbsolute(o.path))
+          throw err(StatusCode.LOAD_INVALID_FILE, `snapshot output ${JSON.stringify(o.path)} must be an absolute path`);
         s.snapshotOutputIds = Math.max(0, num(o.id) - 1);
-        s.snapshotOutputs.push(scratch.newSnapshotOutput(s, o.name ?? '', num(o.maxSize), { path: o.path ? path.normalize(o.path) : '', ctrlUrl: o.ctrlUrl ?? '', dataUrl: o.dataUrl ?? '' }));
+        s.snapshotOutputs.push(
+          scratch.newSnapshotOutput(s, o.name ?? '', num(o.maxSize), {
+            path: o.path ? path.normalize(o.path) : '',
+            ctrlUrl: o.ctrlUrl ?? '',
+            dataUrl: o.dataUrl ?? '',
+          }),
+        );
       }
     }
     if (config.active) scratch.start(caller, s.name);
@@ -440,7 +600,11 @@ export class SessionRegistry {
     const o = req.output ?? {};
     const target = snapshotTarget(o.path ?? '', o.ctrlUrl ?? '', o.dataUrl ?? '');
     const [old] = session.snapshotOutputs;
-    if (old) throw err(StatusCode.SNAPSHOT_OUTPUT_EXISTS, `session "${session.name}" already has a snapshot output, [${old.id}] ${old.name}: remove it first (snapshot del-output ${old.id})`);
+    if (old)
+      throw err(
+        StatusCode.SNAPSHOT_OUTPUT_EXISTS,
+        `session "${session.name}" already has a snapshot output, [${old.id}] ${old.name}: remove it first (snapshot del-output ${old.id})`,
+      );
     const output = this.newSnapshotOutput(session, o.name ?? '', num(o.maxSize), target);
     session.snapshotOutputs.push(output);
     return output;
@@ -450,7 +614,11 @@ export class SessionRegistry {
   delSnapshotOutput(caller: Caller, req: tstrace.client.SnapshotDelOutput.$Properties): SnapshotOutputState {
     const session = this.snapshotSession(caller, req.session ?? '');
     const found = session.snapshotOutputs.find((o) => (req.name ? o.name === req.name : o.id === num(req.id)));
-    if (!found) throw err(StatusCode.SNAPSHOT_OUTPUT_NOT_FOUND, `session "${session.name}" has no snapshot output ${req.name ? `named "${req.name}"` : `with id ${num(req.id)}`}`);
+    if (!found)
+      throw err(
+        StatusCode.SNAPSHOT_OUTPUT_NOT_FOUND,
+        `session "${session.name}" has no snapshot output ${req.name ? `named "${req.name}"` : `with id ${num(req.id)}`}`,
+      );
     session.snapshotOutputs = session.snapshotOutputs.filter((o) => o !== found);
     return found;
   }
@@ -460,18 +628,37 @@ export class SessionRegistry {
   }
 
   /** What `snapshot record` writes and where; checked, nothing changed (`snapshotTaken` after). */
-  snapshotPlan(caller: Caller, req: tstrace.client.SnapshotRecord.$Properties): { session: SessionState; dir: string; maxSize: number } {
+  snapshotPlan(
+    caller: Caller,
+    req: tstrace.client.SnapshotRecord.$Properties,
+  ): { session: SessionState; dir: string; maxSize: number } {
     const session = this.snapshotSession(caller, req.session ?? '');
     const given = req.path || req.ctrlUrl || req.dataUrl;
     const output = session.snapshotOutputs[0];
-    if (!given && !output) throw err(StatusCode.NO_SNAPSHOT_OUTPUT, `session "${session.name}" has no snapshot output: give a path or URL, or add one with snapshot add-output`);
+    if (!given && !output)
+      throw err(
+        StatusCode.NO_SNAPSHOT_OUTPUT,
+        `session "${session.name}" has no snapshot output: give a path or URL, or add one with snapshot add-output`,
+      );
     const target = given ? snapshotTarget(req.path ?? '', req.ctrlUrl ?? '', req.dataUrl ?? '') : output;
-    if (!target.path) throw err(StatusCode.INVALID_OUTPUT, `snapshots to a relay daemon (${output.ctrlUrl}) are not supported by this version: give a local path`);
+    if (!target.path)
+      throw err(
+        StatusCode.INVALID_OUTPUT,
+        `snapshots to a relay daemon (${output.ctrlUrl}) are not supported by this version: give a local path`,
+      );
     const name = req.name || (given ? 'snapshot' : output.name);
     checkSnapshotName(name);
-    if (!session.everStarted) throw err(StatusCode.SNAPSHOT_NOTHING, `session "${session.name}" has never been started: its buffers hold nothing yet`);
+    if (!session.everStarted)
+      throw err(
+        StatusCode.SNAPSHOT_NOTHING,
+        `session "${session.name}" has never been started: its buffers hold nothing yet`,
+      );
     const maxSize = req.maxSize === null || req.maxSize === undefined ? (output?.maxSize ?? 0) : num(req.maxSize);
-    return { session, dir: path.join(target.path, `${name}-${dateStamp(this.now())}-${session.snapshotsTaken}`), maxSize };
+    return {
+      session,
+      dir: path.join(target.path, `${name}-${dateStamp(this.now())}-${session.snapshotsTaken}`),
+      maxSize,
+    };
   }
 
   snapshotTaken(session: SessionState): void {
@@ -480,13 +667,29 @@ export class SessionRegistry {
 
   private snapshotSession(caller: Caller, name: string): SessionState {
     const session = this.get(caller, name);
-    if (!session.snapshot) throw err(StatusCode.NOT_SNAPSHOT_SESSION, `session "${session.name}" is not in snapshot mode (create it with --snapshot)`);
+    if (!session.snapshot)
+      throw err(
+        StatusCode.NOT_SNAPSHOT_SESSION,
+        `session "${session.name}" is not in snapshot mode (create it with --snapshot)`,
+      );
     return session;
   }
 
-  private newSnapshotOutput(session: SessionState, name: string, maxSize: number, target: { path?: string; ctrlUrl?: string; dataUrl?: string }): SnapshotOutputState {
+  private newSnapshotOutput(
+    session: SessionState,
+    name: string,
+    maxSize: number,
+    target: { path?: string; ctrlUrl?: string; dataUrl?: string },
+  ): SnapshotOutputState {
     const id = session.snapshotOutputIds + 1;
-    const output = { id, name: name || `snapshot-${id}`, path: target.path ?? '', ctrlUrl: target.ctrlUrl ?? '', dataUrl: target.dataUrl ?? '', maxSize };
+    const output = {
+      id,
+      name: name || `snapshot-${id}`,
+      path: target.path ?? '',
+      ctrlUrl: target.ctrlUrl ?? '',
+      dataUrl: target.dataUrl ?? '',
+      maxSize,
+    };
     checkSnapshotName(output.name);
     session.snapshotOutputIds = id;
     return output;
@@ -495,7 +698,11 @@ export class SessionRegistry {
   /** Adds a session made by `rebuild`, replacing one of the same name and owner when asked. */
   adopt(session: SessionState, replace: boolean): void {
     const clash = this.sessions.find((s) => s.name === session.name && s.ownerUid === session.ownerUid);
-    if (clash && !replace) throw err(StatusCode.SESSION_EXISTS, `a session named "${session.name}" already exists (use --force to replace it)`);
+    if (clash && !replace)
+      throw err(
+        StatusCode.SESSION_EXISTS,
+        `a session named "${session.name}" already exists (use --force to replace it)`,
+      );
     this.sessions = this.sessions.filter((s) => s !== clash);
     this.sessions.push(session);
   }
@@ -510,21 +717,35 @@ function snapshotTarget(pathOrUrl: string, ctrlUrl: string, dataUrl: string): { 
   if (ctrlUrl || dataUrl) {
     if (!ctrlUrl || !dataUrl) throw err(StatusCode.INVALID_OUTPUT, '--ctrl-url and --data-url must be given together');
     if (pathOrUrl) throw err(StatusCode.INVALID_OUTPUT, 'a URL and --ctrl-url/--data-url cannot be used together');
-    target = { ctrlUrl: parseStreamUrl(ctrlUrl, DEFAULT_CTRL_PORT), dataUrl: parseStreamUrl(dataUrl, DEFAULT_DATA_PORT) };
+    target = {
+      ctrlUrl: parseStreamUrl(ctrlUrl, DEFAULT_CTRL_PORT),
+      dataUrl: parseStreamUrl(dataUrl, DEFAULT_DATA_PORT),
+    };
   } else if (pathOrUrl.includes('://')) {
     target = parseSetUrl(pathOrUrl);
   } else {
-    if (!path.isAbsolute(pathOrUrl)) throw err(StatusCode.INVALID_OUTPUT, `snapshot output ${JSON.stringify(pathOrUrl)} must be an absolute path or a URL`);
+    if (!path.isAbsolute(pathOrUrl))
+      throw err(
+        StatusCode.INVALID_OUTPUT,
+        `snapshot output ${JSON.stringify(pathOrUrl)} must be an absolute path or a URL`,
+      );
     target = { path: path.normalize(pathOrUrl) };
   }
-  if (!('path' in target)) throw err(StatusCode.INVALID_OUTPUT, `snapshots to a relay daemon (${target.ctrlUrl}) are not supported by this version: give a local path`);
+  if (!('path' in target))
+    throw err(
+      StatusCode.INVALID_OUTPUT,
+      `snapshots to a relay daemon (${target.ctrlUrl}) are not supported by this version: give a local path`,
+    );
   return target;
 }
 
 /** A snapshot output's name starts the snapshot's directory name. */
 function checkSnapshotName(name: string): void {
   if (name.length > 200 || !/^[A-Za-z0-9_.+-]+$/.test(name) || /^\.\.?$/.test(name)) {
-    throw err(StatusCode.INVALID_ARGUMENT, `snapshot name ${JSON.stringify(name)}: use 1 to 200 letters, digits and _ . + - (it names a directory)`);
+    throw err(
+      StatusCode.INVALID_ARGUMENT,
+      `snapshot name ${JSON.stringify(name)}: use 1 to 200 letters, digits and _ . + - (it names a directory)`,
+    );
   }
 }
 

@@ -37,7 +37,11 @@ export interface ConsumerHooks {
   /** Fresh stats for a reply that shows these sessions. */
   refresh(sessions: readonly SessionState[]): Promise<void>;
   /** The consumer's view of a buffer set: where it goes and what it wrote. */
-  bufferStats(s: SessionState, set: tstrace.client.BufferInfo.$Properties, key: number): Partial<tstrace.client.BufferInfo.$Properties>;
+  bufferStats(
+    s: SessionState,
+    set: tstrace.client.BufferInfo.$Properties,
+    key: number,
+  ): Partial<tstrace.client.BufferInfo.$Properties>;
   historyOf(s: SessionState): { restarts: number; downMs: number };
   /** snapshot record: copies what the session's buffers hold into dir; what each set's copy holds. */
   snapshot(s: SessionState, dir: string, maxSize: number): Promise<Partial<tstrace.client.BufferInfo.$Properties>[]>;
@@ -72,7 +76,9 @@ export class ClientService {
     const reply = this.runAndSync(req, caller);
     if (this.consumer) {
       if (req.command === 'stopTracing') {
-        await this.consumer.stopped(this.sessions.get(caller, req.stopTracing!.session ?? ''), !!req.stopTracing!.noWait).catch(() => undefined);
+        await this.consumer
+          .stopped(this.sessions.get(caller, req.stopTracing!.session ?? ''), !!req.stopTracing!.noWait)
+          .catch(() => undefined);
       } else if (req.command === 'getSession') {
         await this.consumer.refresh([this.sessions.get(caller, req.getSession!.name ?? '')]).catch(() => undefined);
       } else if (req.command === 'listSessions') {
@@ -110,39 +116,72 @@ export class ClientService {
     const one = (s: SessionState) => (): Reply => ({ session: this.sessionInfo(s) });
     const r = this.sessions;
     switch (req.command) {
-      case 'createSession': return one(r.create(caller, req.createSession!));
-      case 'destroySession': return { names: { names: r.destroy(caller, req.destroySession!.name ?? '', !!req.destroySession!.all) } };
+      case 'createSession':
+        return one(r.create(caller, req.createSession!));
+      case 'destroySession':
+        return { names: { names: r.destroy(caller, req.destroySession!.name ?? '', !!req.destroySession!.all) } };
       case 'listSessions': {
         const sessions = r.list(caller);
         return () => ({ sessions: { sessions: sessions.map((s) => this.sessionInfo(s)) } });
       }
-      case 'getSession': return one(r.get(caller, req.getSession!.name ?? ''));
-      case 'enableChannel': return one(r.enableChannel(caller, req.enableChannel!));
-      case 'disableChannel': return one(r.disableChannel(caller, req.disableChannel!));
-      case 'enableEvent': return one(r.enableEvent(caller, req.enableEvent!));
-      case 'disableEvent': return one(r.disableEvent(caller, req.disableEvent!));
-      case 'addContext': return one(r.addContext(caller, req.addContext!));
-      case 'startTracing': return one(this.start(caller, req.startTracing!.session ?? ''));
-      case 'stopTracing': return one(r.stop(caller, req.stopTracing!.session ?? ''));
-      case 'track': return one(r.track(caller, req.track!));
-      case 'untrack': return one(r.untrack(caller, req.untrack!));
-      case 'saveSessions': return { paths: { paths: this.save(caller, req.saveSessions!) } };
-      case 'loadSessions': return { names: { names: this.load(caller, req.loadSessions!) } };
-      case 'listApps': return { apps: { apps: this.listApps(caller, req.listApps!.domain ?? 0) } };
-      case 'listKernelEvents': return { names: { names: this.listKernelEvents(!!req.listKernelEvents!.syscalls) } };
-      case 'snapshotAddOutput': return { snapshotOutputs: { outputs: [r.addSnapshotOutput(caller, req.snapshotAddOutput!)] } };
-      case 'snapshotDelOutput': return { snapshotOutputs: { outputs: [r.delSnapshotOutput(caller, req.snapshotDelOutput!)] } };
-      case 'snapshotListOutput': return { snapshotOutputs: { outputs: r.snapshotOutputs(caller, req.snapshotListOutput!.session ?? '') } };
-      case 'snapshotRecord': throw new StatusError(StatusCode.CONSUMER_UNAVAILABLE, 'snapshot record needs the consumer daemon');
-      case 'getVersion': return { version: { version: this.info.version, protocolMajor: this.info.protocolMajor, protocolMinor: this.info.protocolMinor, pid: process.pid } };
-      default: throw new StatusError(StatusCode.UNKNOWN_COMMAND, `unknown command ${String(req.command)}`);
+      case 'getSession':
+        return one(r.get(caller, req.getSession!.name ?? ''));
+      case 'enableChannel':
+        return one(r.enableChannel(caller, req.enableChannel!));
+      case 'disableChannel':
+        return one(r.disableChannel(caller, req.disableChannel!));
+      case 'enableEvent':
+        return one(r.enableEvent(caller, req.enableEvent!));
+      case 'disableEvent':
+        return one(r.disableEvent(caller, req.disableEvent!));
+      case 'addContext':
+        return one(r.addContext(caller, req.addContext!));
+      case 'startTracing':
+        return one(this.start(caller, req.startTracing!.session ?? ''));
+      case 'stopTracing':
+        return one(r.stop(caller, req.stopTracing!.session ?? ''));
+      case 'track':
+        return one(r.track(caller, req.track!));
+      case 'untrack':
+        return one(r.untrack(caller, req.untrack!));
+      case 'saveSessions':
+        return { paths: { paths: this.save(caller, req.saveSessions!) } };
+      case 'loadSessions':
+        return { names: { names: this.load(caller, req.loadSessions!) } };
+      case 'listApps':
+        return { apps: { apps: this.listApps(caller, req.listApps!.domain ?? 0) } };
+      case 'listKernelEvents':
+        return { names: { names: this.listKernelEvents(!!req.listKernelEvents!.syscalls) } };
+      case 'snapshotAddOutput':
+        return { snapshotOutputs: { outputs: [r.addSnapshotOutput(caller, req.snapshotAddOutput!)] } };
+      case 'snapshotDelOutput':
+        return { snapshotOutputs: { outputs: [r.delSnapshotOutput(caller, req.snapshotDelOutput!)] } };
+      case 'snapshotListOutput':
+        return { snapshotOutputs: { outputs: r.snapshotOutputs(caller, req.snapshotListOutput!.session ?? '') } };
+      case 'snapshotRecord':
+        throw new StatusError(StatusCode.CONSUMER_UNAVAILABLE, 'snapshot record needs the consumer daemon');
+      case 'getVersion':
+        return {
+          version: {
+            version: this.info.version,
+            protocolMajor: this.info.protocolMajor,
+            protocolMinor: this.info.protocolMinor,
+            pid: process.pid,
+          },
+        };
+      default:
+        throw new StatusError(StatusCode.UNKNOWN_COMMAND, `unknown command ${String(req.command)}`);
     }
   }
 
   /** snapshot record: the consumer copies the buffers into a new directory of the snapshot output. */
-  private async snapshotRecord(caller: Caller, req: tstrace.client.SnapshotRecord.$Properties): Promise<tstrace.client.SnapshotResult.$Properties> {
+  private async snapshotRecord(
+    caller: Caller,
+    req: tstrace.client.SnapshotRecord.$Properties,
+  ): Promise<tstrace.client.SnapshotResult.$Properties> {
     const plan = this.sessions.snapshotPlan(caller, req);
-    if (!this.consumer) throw new StatusError(StatusCode.CONSUMER_UNAVAILABLE, 'snapshot record needs the consumer daemon');
+    if (!this.consumer)
+      throw new StatusError(StatusCode.CONSUMER_UNAVAILABLE, 'snapshot record needs the consumer daemon');
     if (fs.existsSync(plan.dir)) throw new StatusError(StatusCode.OUTPUT_ERROR, `${plan.dir} already exists`);
     const copies = await this.consumer.snapshot(plan.session, plan.dir, plan.maxSize);
     this.sessions.snapshotTaken(plan.session);
@@ -167,7 +206,11 @@ export class ClientService {
 
   private home(given: string | null | undefined): string {
     const home = given || this.info.defaultHome;
-    if (!path.isAbsolute(home)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `home directory ${JSON.stringify(home)} must be an absolute path`);
+    if (!path.isAbsolute(home))
+      throw new StatusError(
+        StatusCode.INVALID_ARGUMENT,
+        `home directory ${JSON.stringify(home)} must be an absolute path`,
+      );
     return home;
   }
 
@@ -175,12 +218,20 @@ export class ClientService {
     const sessions = req.name && !req.all ? [this.sessions.get(caller, req.name)] : this.sessions.list(caller);
     if (sessions.length === 0) throw new StatusError(StatusCode.SESSION_NOT_FOUND, 'no session to save');
     const dir = req.outputDir || defaultSessionsDir(this.home(req.home));
-    if (!path.isAbsolute(dir)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `--output-path ${JSON.stringify(dir)} must be an absolute path`);
+    if (!path.isAbsolute(dir))
+      throw new StatusError(
+        StatusCode.INVALID_ARGUMENT,
+        `--output-path ${JSON.stringify(dir)} must be an absolute path`,
+      );
     const files = new CallerFiles(caller, this.info.daemonUid);
     const targets = sessions.map((s) => ({ file: sessionFilePath(dir, s.name), text: sessionFileText(s) }));
     if (!req.force) {
       const existing = targets.find((t) => fs.existsSync(t.file));
-      if (existing) throw new StatusError(StatusCode.SAVE_FILE_EXISTS, `session file ${existing.file} already exists (use --force to overwrite it)`);
+      if (existing)
+        throw new StatusError(
+          StatusCode.SAVE_FILE_EXISTS,
+          `session file ${existing.file} already exists (use --force to overwrite it)`,
+        );
     }
     for (const t of targets) files.write(t.file, t.text, true);
     return targets.map((t) => t.file);
@@ -190,7 +241,11 @@ export class ClientService {
     const home = this.home(req.home);
     const files = new CallerFiles(caller, this.info.daemonUid);
     const input = req.inputPath || defaultSessionsDir(home);
-    if (!path.isAbsolute(input)) throw new StatusError(StatusCode.INVALID_ARGUMENT, `--input-path ${JSON.stringify(input)} must be an absolute path`);
+    if (!path.isAbsolute(input))
+      throw new StatusError(
+        StatusCode.INVALID_ARGUMENT,
+        `--input-path ${JSON.stringify(input)} must be an absolute path`,
+      );
     let candidates: string[];
     if (fs.existsSync(input) && fs.statSync(input).isFile()) candidates = [input];
     else if (req.name && !req.all) candidates = [sessionFilePath(input, req.name)];
@@ -198,22 +253,31 @@ export class ClientService {
     let configs = candidates.map((f) => ({ file: f, config: parseSessionFile(files.read(f), f) }));
     if (req.name && !req.all) {
       configs = configs.filter((c) => c.config.name === req.name);
-      if (configs.length === 0) throw new StatusError(StatusCode.LOAD_FILE_NOT_FOUND, `no saved session named "${req.name}" in ${input}`);
+      if (configs.length === 0)
+        throw new StatusError(StatusCode.LOAD_FILE_NOT_FOUND, `no saved session named "${req.name}" in ${input}`);
     }
     if (configs.length === 0) throw new StatusError(StatusCode.LOAD_FILE_NOT_FOUND, `no session files in ${input}`);
-    if (req.overrideName && configs.length !== 1) throw new StatusError(StatusCode.INVALID_ARGUMENT, '--override-name needs exactly one session to load');
+    if (req.overrideName && configs.length !== 1)
+      throw new StatusError(StatusCode.INVALID_ARGUMENT, '--override-name needs exactly one session to load');
     // Build every session first: one bad file loads nothing.
     const built = configs.map(({ file, config }) => {
       try {
         return this.sessions.rebuild(caller, config, req.overrideName || config.name, home);
       } catch (e) {
-        if (e instanceof StatusError && e.code !== StatusCode.LOAD_INVALID_FILE) throw new StatusError(StatusCode.LOAD_INVALID_FILE, `invalid session file ${file}: ${e.message}`);
+        if (e instanceof StatusError && e.code !== StatusCode.LOAD_INVALID_FILE)
+          throw new StatusError(StatusCode.LOAD_INVALID_FILE, `invalid session file ${file}: ${e.message}`);
         throw e;
       }
     });
     if (!req.force) {
-      const clash = built.find((s) => this.sessions.list(caller).some((x) => x.name === s.name && x.ownerUid === s.ownerUid));
-      if (clash) throw new StatusError(StatusCode.SESSION_EXISTS, `a session named "${clash.name}" already exists (use --force to replace it)`);
+      const clash = built.find((s) =>
+        this.sessions.list(caller).some((x) => x.name === s.name && x.ownerUid === s.ownerUid),
+      );
+      if (clash)
+        throw new StatusError(
+          StatusCode.SESSION_EXISTS,
+          `a session named "${clash.name}" already exists (use --force to replace it)`,
+        );
     }
     for (const s of built) this.sessions.adopt(s, !!req.force);
     return built.map((s) => s.name);
@@ -221,18 +285,30 @@ export class ClientService {
 
   /** Only root, the daemon's user and tracing members get this far (see SessionDaemon.authorizeClient). */
   private listKernelEvents(syscalls: boolean): string[] {
-    if (this.info.daemonUid !== 0) throw new StatusError(StatusCode.KERNEL_UNAVAILABLE, 'kernel tracing needs the root session daemon (run tstrace as root or as a member of the tracing group)');
+    if (this.info.daemonUid !== 0)
+      throw new StatusError(
+        StatusCode.KERNEL_UNAVAILABLE,
+        'kernel tracing needs the root session daemon (run tstrace as root or as a member of the tracing group)',
+      );
     return kernelEvents(syscalls);
   }
 
   private listApps(caller: Caller, domain: tstrace.client.Domain): tstrace.client.AppInfo.$Properties[] {
-    if (domain !== Domain.USERSPACE) throw new StatusError(StatusCode.INVALID_DOMAIN, 'registered apps exist in the userspace domain (-u) only');
+    if (domain !== Domain.USERSPACE)
+      throw new StatusError(StatusCode.INVALID_DOMAIN, 'registered apps exist in the userspace domain (-u) only');
     return this.apps.visibleTo(caller).map((a) => ({
       pid: a.pid,
       uid: a.uid,
       procname: a.procname,
       threadId: a.threadId,
-      events: a.events.map((e) => ({ name: `${e.provider}:${e.name}`, loglevel: e.loglevel ?? 0, fields: (e.fields ?? []).map((f: tstrace.app.FieldDecl.$Properties) => ({ name: f.name ?? '', type: f.type ?? '' })) })),
+      events: a.events.map((e) => ({
+        name: `${e.provider}:${e.name}`,
+        loglevel: e.loglevel ?? 0,
+        fields: (e.fields ?? []).map((f: tstrace.app.FieldDecl.$Properties) => ({
+          name: f.name ?? '',
+          type: f.type ?? '',
+        })),
+      })),
     }));
   }
 }

@@ -17,13 +17,17 @@ const plain = { longs: Number, enums: String, defaults: true, arrays: true } as 
 
 /** The JSON text of a session file. */
 export function sessionFileText(session: SessionState): string {
-  const config = tstrace.client.SessionConfig.toObject(tstrace.client.SessionConfig.fromObject(toConfig(session)), plain);
+  const config = tstrace.client.SessionConfig.toObject(
+    tstrace.client.SessionConfig.fromObject(toConfig(session)),
+    plain,
+  );
   return `${JSON.stringify({ format: FORMAT, version: SESSION_FILE_VERSION, session: config }, null, 2)}\n`;
 }
 
 /** Parses a session file; the settings still go through every check of `SessionRegistry.rebuild`. */
 export function parseSessionFile(text: string, file: string): tstrace.client.SessionConfig {
-  const invalid = (why: string) => new StatusError(StatusCode.LOAD_INVALID_FILE, `invalid session file ${file}: ${why}`);
+  const invalid = (why: string) =>
+    new StatusError(StatusCode.LOAD_INVALID_FILE, `invalid session file ${file}: ${why}`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -33,7 +37,10 @@ export function parseSessionFile(text: string, file: string): tstrace.client.Ses
   if (typeof doc !== 'object' || doc === null) throw invalid('not a JSON object');
   const d = doc as Record<string, unknown>;
   if (d.format !== FORMAT) throw invalid(`"format" must be "${FORMAT}"`);
-  if (d.version !== SESSION_FILE_VERSION) throw invalid(`unsupported version ${JSON.stringify(d.version)} (this daemon reads version ${SESSION_FILE_VERSION})`);
+  if (d.version !== SESSION_FILE_VERSION)
+    throw invalid(
+      `unsupported version ${JSON.stringify(d.version)} (this daemon reads version ${SESSION_FILE_VERSION})`,
+    );
   if (typeof d.session !== 'object' || d.session === null) throw invalid('"session" is missing');
   try {
     return tstrace.client.SessionConfig.fromObject(d.session as Record<string, unknown>);
@@ -61,19 +68,26 @@ export class CallerFiles {
     let dir = target;
     while (!fs.existsSync(dir)) dir = path.dirname(dir);
     const st = fs.statSync(dir);
-    if (st.uid !== this.caller.uid) throw new StatusError(code, `permission denied: ${dir} does not belong to uid ${this.caller.uid}`);
+    if (st.uid !== this.caller.uid)
+      throw new StatusError(code, `permission denied: ${dir} does not belong to uid ${this.caller.uid}`);
   }
 
   write(file: string, text: string, force: boolean): void {
     this.checkOwnership(path.dirname(file), StatusCode.SAVE_IO_ERROR);
-    if (!force && fs.existsSync(file)) throw new StatusError(StatusCode.SAVE_FILE_EXISTS, `session file ${file} already exists (use --force to overwrite it)`);
+    if (!force && fs.existsSync(file))
+      throw new StatusError(
+        StatusCode.SAVE_FILE_EXISTS,
+        `session file ${file} already exists (use --force to overwrite it)`,
+      );
     try {
       const dir = path.dirname(file);
       const made = fs.mkdirSync(dir, { recursive: true });
       const tmp = `${file}.tmp-${process.pid}`;
       fs.writeFileSync(tmp, text, { mode: 0o640 });
       if (this.actsForOther) {
-        if (made) for (let d = dir; d.length >= made.length; d = path.dirname(d)) fs.chownSync(d, this.caller.uid, this.caller.gid);
+        if (made)
+          for (let d = dir; d.length >= made.length; d = path.dirname(d))
+            fs.chownSync(d, this.caller.uid, this.caller.gid);
         fs.chownSync(tmp, this.caller.uid, this.caller.gid);
       }
       fs.renameSync(tmp, file);
@@ -91,7 +105,8 @@ export class CallerFiles {
       throw new StatusError(StatusCode.LOAD_FILE_NOT_FOUND, `session file ${file} not found`);
     }
     if (!st.isFile()) throw new StatusError(StatusCode.LOAD_INVALID_FILE, `${file} is not a file`);
-    if (st.size > MAX_FILE_BYTES) throw new StatusError(StatusCode.LOAD_INVALID_FILE, `${file} is larger than ${MAX_FILE_BYTES} bytes`);
+    if (st.size > MAX_FILE_BYTES)
+      throw new StatusError(StatusCode.LOAD_INVALID_FILE, `${file} is larger than ${MAX_FILE_BYTES} bytes`);
     return fs.readFileSync(file, 'utf8');
   }
 
@@ -99,7 +114,11 @@ export class CallerFiles {
   list(dir: string): string[] {
     this.checkOwnership(dir, StatusCode.LOAD_FILE_NOT_FOUND);
     try {
-      return fs.readdirSync(dir).filter((f) => f.endsWith(EXT)).sort().map((f) => path.join(dir, f));
+      return fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(EXT))
+        .sort()
+        .map((f) => path.join(dir, f));
     } catch {
       throw new StatusError(StatusCode.LOAD_FILE_NOT_FOUND, `no session files: cannot read directory ${dir}`);
     }

@@ -9,7 +9,8 @@ const fail = (url: string, why: string): never => {
 };
 
 function parsePort(url: string, text: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) fail(url, `port ${JSON.stringify(text)} must be from 1 to 65535`);
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535)
+    fail(url, `port ${JSON.stringify(text)} must be from 1 to 65535`);
   return Number(text);
 }
 

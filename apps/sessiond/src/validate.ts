@@ -12,7 +12,8 @@ export function checkSessionName(name: string): void {
     throw new StatusError(StatusCode.INVALID_SESSION_NAME, `invalid session name ${JSON.stringify(name)}: ${why}`);
   };
   if (name.length === 0) fail('it is empty');
-  if (Buffer.byteLength(name) > MAX_NAME_BYTES) fail(`it is ${Buffer.byteLength(name)} bytes long, the maximum is ${MAX_NAME_BYTES}`);
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES)
+    fail(`it is ${Buffer.byteLength(name)} bytes long, the maximum is ${MAX_NAME_BYTES}`);
   if (name.includes('/')) fail("it contains '/'");
   if (name === '.' || name === '..') fail(`'${name}' is not a valid directory name`);
   if (CONTROL_CHARS.test(name)) fail('it contains a control character');
@@ -57,21 +58,35 @@ export function checkChannelAttrs(domain: Domain, a: ChannelAttrs): void {
   const fail = (why: string) => {
     throw new StatusError(StatusCode.INVALID_CHANNEL_ATTR, why);
   };
-  if (!isPowerOfTwo(a.subbufSize) || a.subbufSize < 4096) fail(`--subbuf-size ${a.subbufSize}: must be a power of two of at least 4096 bytes (4k)`);
-  if (!isPowerOfTwo(a.numSubbuf) || a.numSubbuf < 2) fail(`--num-subbuf ${a.numSubbuf}: must be a power of two of at least 2`);
+  if (!isPowerOfTwo(a.subbufSize) || a.subbufSize < 4096)
+    fail(`--subbuf-size ${a.subbufSize}: must be a power of two of at least 4096 bytes (4k)`);
+  if (!isPowerOfTwo(a.numSubbuf) || a.numSubbuf < 2)
+    fail(`--num-subbuf ${a.numSubbuf}: must be a power of two of at least 2`);
   const max = domain === Domain.USERSPACE ? MAX_UST_RING_BYTES : MAX_BUFFER_BYTES;
-  if (a.subbufSize * a.numSubbuf > max) fail(`--subbuf-size × --num-subbuf is ${a.subbufSize * a.numSubbuf} bytes, more than the maximum of ${max}${domain === Domain.USERSPACE ? ' for a userspace ring buffer' : ''}`);
-  for (const [option, value] of [['--switch-timer', a.switchTimerUs], ['--read-timer', a.readTimerUs], ['--monitor-timer', a.monitorTimerUs]] as const) {
-    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_TIMER_US) fail(`${option} ${value}: must be a number of microseconds from 0 to ${MAX_TIMER_US}`);
+  if (a.subbufSize * a.numSubbuf > max)
+    fail(
+      `--subbuf-size × --num-subbuf is ${a.subbufSize * a.numSubbuf} bytes, more than the maximum of ${max}${domain === Domain.USERSPACE ? ' for a userspace ring buffer' : ''}`,
+    );
+  for (const [option, value] of [
+    ['--switch-timer', a.switchTimerUs],
+    ['--read-timer', a.readTimerUs],
+    ['--monitor-timer', a.monitorTimerUs],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_TIMER_US)
+      fail(`${option} ${value}: must be a number of microseconds from 0 to ${MAX_TIMER_US}`);
   }
-  if (!Number.isSafeInteger(a.tracefileSize) || a.tracefileSize < 0) fail(`--tracefile-size ${a.tracefileSize}: must be a positive number of bytes`);
-  if (a.tracefileSize > 0 && a.tracefileSize < a.subbufSize) fail(`--tracefile-size ${a.tracefileSize}: must be at least the sub-buffer size (${a.subbufSize})`);
-  if (!Number.isSafeInteger(a.tracefileCount) || a.tracefileCount < 0 || a.tracefileCount > 0xffffffff) fail(`--tracefile-count ${a.tracefileCount}: must be a positive number`);
+  if (!Number.isSafeInteger(a.tracefileSize) || a.tracefileSize < 0)
+    fail(`--tracefile-size ${a.tracefileSize}: must be a positive number of bytes`);
+  if (a.tracefileSize > 0 && a.tracefileSize < a.subbufSize)
+    fail(`--tracefile-size ${a.tracefileSize}: must be at least the sub-buffer size (${a.subbufSize})`);
+  if (!Number.isSafeInteger(a.tracefileCount) || a.tracefileCount < 0 || a.tracefileCount > 0xffffffff)
+    fail(`--tracefile-count ${a.tracefileCount}: must be a positive number`);
   if (a.tracefileCount > 0 && a.tracefileSize === 0) fail('--tracefile-count needs --tracefile-size');
   if (domain === Domain.USERSPACE && a.buffers !== BufferScheme.PER_UID && a.buffers !== BufferScheme.PER_PID) {
     fail('userspace channels take --buffers-uid or --buffers-pid');
   }
-  if (domain === Domain.KERNEL && a.buffers !== BufferScheme.GLOBAL) fail('kernel channels have global buffers: --buffers-uid and --buffers-pid are for userspace (-u)');
+  if (domain === Domain.KERNEL && a.buffers !== BufferScheme.GLOBAL)
+    fail('kernel channels have global buffers: --buffers-uid and --buffers-pid are for userspace (-u)');
 }
 
 /** A PID as the kernel allows it (1 .. 2^22). */

@@ -56,7 +56,9 @@ describe('SessionRegistry', () => {
   it('creates channel0 on the first enable-event, with the per-UID defaults', () => {
     r.create(alice, { name: 's' });
     const s = r.enableEvent(alice, { session: 's', domain: U, names: ['a', 'b:*'] });
-    expect(s.channels.map((c) => [c.name, c.subbufSize, c.numSubbuf, c.buffers])).to.deep.equal([['channel0', 524288, 4, tstrace.client.BufferScheme.PER_UID]]);
+    expect(s.channels.map((c) => [c.name, c.subbufSize, c.numSubbuf, c.buffers])).to.deep.equal([
+      ['channel0', 524288, 4, tstrace.client.BufferScheme.PER_UID],
+    ]);
     expect(s.channels[0].events.map((e) => e.name)).to.deep.equal(['a', 'b:*']);
   });
 
@@ -64,7 +66,9 @@ describe('SessionRegistry', () => {
     r.create(alice, { name: 's' });
     r.enableEvent(alice, { session: 's', domain: U, names: ['a'] });
     r.enableEvent(alice, { session: 's', domain: U, names: ['a'], filter: 'x == 1' });
-    expect(codeOf(() => r.enableEvent(alice, { session: 's', domain: U, names: ['a'], filter: 'x == 1' }))).to.equal(StatusCode.EVENT_ALREADY_ENABLED);
+    expect(codeOf(() => r.enableEvent(alice, { session: 's', domain: U, names: ['a'], filter: 'x == 1' }))).to.equal(
+      StatusCode.EVENT_ALREADY_ENABLED,
+    );
     r.disableEvent(alice, { session: 's', domain: U, names: ['a'] });
     expect(r.get(alice, 's').channels[0].events.map((e) => e.enabled)).to.deep.equal([false, false]);
     r.enableEvent(alice, { session: 's', domain: U, names: ['a'] });
@@ -73,13 +77,17 @@ describe('SessionRegistry', () => {
 
   it('refuses a whole multi-name enable-event when one name is bad, changing nothing', () => {
     r.create(alice, { name: 's' });
-    expect(codeOf(() => r.enableEvent(alice, { session: 's', domain: U, names: ['ok', 'bad name'] }))).to.equal(StatusCode.INVALID_EVENT);
+    expect(codeOf(() => r.enableEvent(alice, { session: 's', domain: U, names: ['ok', 'bad name'] }))).to.equal(
+      StatusCode.INVALID_EVENT,
+    );
     expect(r.get(alice, 's').channels).to.deep.equal([]);
   });
 
   it('follows LTTng tracker semantics', () => {
     r.create(alice, { name: 's' });
-    expect(codeOf(() => r.untrack(alice, { session: 's', domain: U, pids: [5] }))).to.equal(StatusCode.INVALID_TRACKER_POLICY);
+    expect(codeOf(() => r.untrack(alice, { session: 's', domain: U, pids: [5] }))).to.equal(
+      StatusCode.INVALID_TRACKER_POLICY,
+    );
     r.track(alice, { session: 's', domain: U, pids: [9, 3] });
     expect(r.get(alice, 's').trackers.userspace).to.deep.equal({ all: false, pids: [3, 9] });
     r.untrack(alice, { session: 's', domain: U, pids: [3] });
@@ -94,13 +102,19 @@ describe('SessionRegistry', () => {
   it('refuses the kernel domain on a daemon that is not root', () => {
     const user = new SessionRegistry({ kernelAvailable: false, defaultHome: '/h' });
     user.create(alice, { name: 's' });
-    expect(codeOf(() => user.enableChannel(alice, { session: 's', domain: K, name: 'k' }))).to.equal(StatusCode.KERNEL_UNAVAILABLE);
-    expect(codeOf(() => user.enableChannel(alice, { session: 's', domain: 0, name: 'k' }))).to.equal(StatusCode.INVALID_DOMAIN);
+    expect(codeOf(() => user.enableChannel(alice, { session: 's', domain: K, name: 'k' }))).to.equal(
+      StatusCode.KERNEL_UNAVAILABLE,
+    );
+    expect(codeOf(() => user.enableChannel(alice, { session: 's', domain: 0, name: 'k' }))).to.equal(
+      StatusCode.INVALID_DOMAIN,
+    );
   });
 
   it('keeps a userspace ring within 1 GiB (u32 positions); kernel channels may be larger', () => {
     r.create(alice, { name: 's' });
-    expect(codeOf(() => r.enableChannel(alice, { session: 's', domain: U, name: 'big', subbufSize: 2 ** 28, numSubbuf: 8 }))).to.equal(StatusCode.INVALID_CHANNEL_ATTR);
+    expect(
+      codeOf(() => r.enableChannel(alice, { session: 's', domain: U, name: 'big', subbufSize: 2 ** 28, numSubbuf: 8 })),
+    ).to.equal(StatusCode.INVALID_CHANNEL_ATTR);
     r.enableChannel(alice, { session: 's', domain: U, name: 'ok', subbufSize: 2 ** 28, numSubbuf: 4 });
     r.enableChannel(alice, { session: 's', domain: K, name: 'k', subbufSize: 2 ** 28, numSubbuf: 8 });
   });
@@ -111,7 +125,9 @@ describe('SessionRegistry', () => {
     r.enableChannel(alice, { session: 's', domain: U, name: 'c' });
     r.start(alice, 's');
     r.stop(alice, 's');
-    expect(codeOf(() => r.enableChannel(alice, { session: 's', domain: U, name: 'd' }))).to.equal(StatusCode.SESSION_STARTED);
+    expect(codeOf(() => r.enableChannel(alice, { session: 's', domain: U, name: 'd' }))).to.equal(
+      StatusCode.SESSION_STARTED,
+    );
     r.disableChannel(alice, { session: 's', domain: U, names: ['c'] });
     r.enableChannel(alice, { session: 's', domain: U, name: 'c' });
     expect(r.get(alice, 's').channels[0].enabled).to.equal(true);
@@ -120,7 +136,16 @@ describe('SessionRegistry', () => {
   it('rebuilds a saved session exactly, and refuses a tampered file as a whole', () => {
     r.create(alice, { name: 's', output: { path: '/tmp/s' } });
     r.enableChannel(alice, { session: 's', domain: U, name: 'c', subbufSize: 8192, overwrite: true });
-    r.enableEvent(alice, { session: 's', domain: U, channel: 'c', names: ['app:*'], filter: 'x > 2', exclusions: ['app:q'], loglevelType: 1, loglevel: 4 });
+    r.enableEvent(alice, {
+      session: 's',
+      domain: U,
+      channel: 'c',
+      names: ['app:*'],
+      filter: 'x > 2',
+      exclusions: ['app:q'],
+      loglevelType: 1,
+      loglevel: 4,
+    });
     r.addContext(alice, { session: 's', domain: U, types: ['vtid'] });
     r.track(alice, { session: 's', domain: U, pids: [42] });
     r.start(alice, 's');
@@ -132,10 +157,14 @@ describe('SessionRegistry', () => {
 
     const doc = JSON.parse(text);
     doc.session.channels[0].subbufSize = 3000;
-    expect(codeOf(() => again.rebuild(alice, parseSessionFile(JSON.stringify(doc), 'f'), 's', '/h'))).to.equal(StatusCode.INVALID_CHANNEL_ATTR);
+    expect(codeOf(() => again.rebuild(alice, parseSessionFile(JSON.stringify(doc), 'f'), 's', '/h'))).to.equal(
+      StatusCode.INVALID_CHANNEL_ATTR,
+    );
     doc.session.channels[0].subbufSize = 8192;
     doc.session.channels[0].events[0].filter = 'process.exit()';
-    expect(codeOf(() => again.rebuild(alice, parseSessionFile(JSON.stringify(doc), 'f'), 's', '/h'))).to.equal(StatusCode.INVALID_FILTER);
+    expect(codeOf(() => again.rebuild(alice, parseSessionFile(JSON.stringify(doc), 'f'), 's', '/h'))).to.equal(
+      StatusCode.INVALID_FILTER,
+    );
     expect(codeOf(() => parseSessionFile('{"format":"other"}', 'f'))).to.equal(StatusCode.LOAD_INVALID_FILE);
     expect(codeOf(() => parseSessionFile('not json', 'f'))).to.equal(StatusCode.LOAD_INVALID_FILE);
     expect(again.list(alice)).to.deep.equal([]);
@@ -154,8 +183,14 @@ describe('globMatch', () => {
 describe('session URLs', () => {
   it('parses --set-url as LTTng does', () => {
     expect(parseSetUrl('net://relay')).to.deep.equal({ ctrlUrl: 'tcp://relay:5342', dataUrl: 'tcp://relay:5343' });
-    expect(parseSetUrl('net://10.0.0.1:6000:6001')).to.deep.equal({ ctrlUrl: 'tcp://10.0.0.1:6000', dataUrl: 'tcp://10.0.0.1:6001' });
-    expect(parseSetUrl('net6://[::1]:7000')).to.deep.equal({ ctrlUrl: 'tcp://[::1]:7000', dataUrl: 'tcp://[::1]:5343' });
+    expect(parseSetUrl('net://10.0.0.1:6000:6001')).to.deep.equal({
+      ctrlUrl: 'tcp://10.0.0.1:6000',
+      dataUrl: 'tcp://10.0.0.1:6001',
+    });
+    expect(parseSetUrl('net6://[::1]:7000')).to.deep.equal({
+      ctrlUrl: 'tcp://[::1]:7000',
+      dataUrl: 'tcp://[::1]:5343',
+    });
     expect(parseSetUrl('file:///tmp/x/../y')).to.deep.equal({ path: '/tmp/y' });
     expect(parseStreamUrl('tcp://h:99', 5342)).to.equal('tcp://h:99');
     expect(parseStreamUrl('net://h', 5343)).to.equal('tcp://h:5343');

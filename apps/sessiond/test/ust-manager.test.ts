@@ -48,7 +48,7 @@ describe('shm directories', () => {
     expect(defaultShmRoot('/var/run/tstrace')).to.equal(`/dev/shm/tstrace-${shmTag('/var/run/tstrace')}`);
   });
 
-  it('records each directory once, removes it with its line, and cleans up a dead daemon\'s leftovers at start-up', () => {
+  it("records each directory once, removes it with its line, and cleans up a dead daemon's leftovers at start-up", () => {
     const log = quietLog();
     const file = path.join(tmp, 'shm-dirs');
     const root = path.join(tmp, 'root');
@@ -97,12 +97,24 @@ describe('shm directories', () => {
 describe('stream file owners', () => {
   const app = { uid: 1000, gid: 100 };
   it('per-PID 0600 to the app; per-UID 0640 to the app and the tracing group (global daemon)', () => {
-    expect(streamFileOwner('pid', app, { uid: 0, gid: 0, tracingGid: 555 })).to.deep.equal({ uid: 1000, gid: 100, mode: 0o600 });
-    expect(streamFileOwner('uid', app, { uid: 0, gid: 0, tracingGid: 555 })).to.deep.equal({ uid: 1000, gid: 555, mode: 0o640 });
+    expect(streamFileOwner('pid', app, { uid: 0, gid: 0, tracingGid: 555 })).to.deep.equal({
+      uid: 1000,
+      gid: 100,
+      mode: 0o600,
+    });
+    expect(streamFileOwner('uid', app, { uid: 0, gid: 0, tracingGid: 555 })).to.deep.equal({
+      uid: 1000,
+      gid: 555,
+      mode: 0o640,
+    });
     expect(streamFileOwner('uid', app, { uid: 0, gid: 0 })).to.deep.equal({ uid: 1000, gid: 100, mode: 0o640 });
     // A per-user daemon keeps its files (it cannot give them away).
     expect(streamFileOwner('uid', app, { uid: 1000, gid: 1000 })).to.deep.equal({ uid: 1000, gid: 1000, mode: 0o640 });
-    expect(streamFileOwner('pid', { uid: 0, gid: 0 }, { uid: 1000, gid: 1000 })).to.deep.equal({ uid: 1000, gid: 1000, mode: 0o600 });
+    expect(streamFileOwner('pid', { uid: 0, gid: 0 }, { uid: 1000, gid: 1000 })).to.deep.equal({
+      uid: 1000,
+      gid: 1000,
+      mode: 0o600,
+    });
   });
 });
 
@@ -112,10 +124,17 @@ class Harness {
   readonly runDir = path.join(this.tmp, 'run');
   readonly shmBase = path.join(this.tmp, 'shm');
   readonly log = quietLog();
-  readonly sessions = new SessionRegistry({ kernelAvailable: true, defaultHome: '/h', now: () => new Date(2026, 10, 22, 9, 5, 7) });
+  readonly sessions = new SessionRegistry({
+    kernelAvailable: true,
+    defaultHome: '/h',
+    now: () => new Date(2026, 10, 22, 9, 5, 7),
+  });
   /** Process start times by pid: change one to play a recycled pid. */
   readonly starts = new Map<number, string>();
-  readonly apps = new AppRegistry({ now: () => new Date(2026, 10, 22, 10, 0, 0).getTime(), processStart: (pid) => this.starts.get(pid) ?? `start-of-${pid}` });
+  readonly apps = new AppRegistry({
+    now: () => new Date(2026, 10, 22, 10, 0, 0).getTime(),
+    processStart: (pid) => this.starts.get(pid) ?? `start-of-${pid}`,
+  });
   readonly ust: UstManager;
   readonly service: ClientService;
   readonly pushed = new Map<number, tstrace.app.AppState.$Properties[]>();
@@ -128,9 +147,21 @@ class Harness {
     fs.mkdirSync(this.runDir);
     fs.mkdirSync(this.shmBase);
     const uid = process.getuid!();
-    this.ust = new UstManager(this.sessions, { runDir: this.runDir, shmBase: this.shmBase, daemon: { uid, gid: process.getgid!(), tracingGid: uid === 0 ? tracingGid : undefined }, log: this.log, streamCount: 2, ...extra });
+    this.ust = new UstManager(this.sessions, {
+      runDir: this.runDir,
+      shmBase: this.shmBase,
+      daemon: { uid, gid: process.getgid!(), tracingGid: uid === 0 ? tracingGid : undefined },
+      log: this.log,
+      streamCount: 2,
+      ...extra,
+    });
     this.ust.startup();
-    this.service = new ClientService(this.sessions, this.apps, { version: 't', protocolMajor: 1, protocolMinor: 0, daemonUid: uid, defaultHome: '/h' }, this.ust);
+    this.service = new ClientService(
+      this.sessions,
+      this.apps,
+      { version: 't', protocolMajor: 1, protocolMinor: 0, daemonUid: uid, defaultHome: '/h' },
+      this.ust,
+    );
   }
 
   get root(): string {
@@ -141,9 +172,20 @@ class Harness {
     return this.service.handleSync(tstrace.client.Request.create(req), caller);
   }
 
-  register(who: Caller, events: tstrace.app.EventDecl.$Properties[], extra: Partial<tstrace.app.RegisterApp.$Properties> = {}): { app: RegisteredApp; registered: tstrace.app.Registered.$Properties; conn: number } {
+  register(
+    who: Caller,
+    events: tstrace.app.EventDecl.$Properties[],
+    extra: Partial<tstrace.app.RegisterApp.$Properties> = {},
+  ): { app: RegisteredApp; registered: tstrace.app.Registered.$Properties; conn: number } {
     const conn = this.nextConn++;
-    const app = this.apps.register(conn, who, { pid: who.pid, uid: who.uid, gid: who.gid, procname: 'shop', events, ...extra });
+    const app = this.apps.register(conn, who, {
+      pid: who.pid,
+      uid: who.uid,
+      gid: who.gid,
+      procname: 'shop',
+      events,
+      ...extra,
+    });
     this.pushed.set(conn, []);
     const registered = this.ust.appRegistered(app, (reply) => this.pushed.get(conn)!.push(reply.appState!));
     this.ust.sync();
@@ -176,7 +218,11 @@ class Harness {
   }
 }
 
-const ev = (full: string, loglevel = 13, fields: { name: string; type: string }[] = []): tstrace.app.EventDecl.$Properties => {
+const ev = (
+  full: string,
+  loglevel = 13,
+  fields: { name: string; type: string }[] = [],
+): tstrace.app.EventDecl.$Properties => {
   const [provider, name] = full.split(':');
   return { provider, name, loglevel, fields };
 };
@@ -209,7 +255,11 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
   });
 
   it('makes per-UID buffers at start, pushes the state, and lights the status bytes only after the ack', () => {
-    const { conn } = h.register(me, [ev('shop:checkout', 6, [{ name: 'amount', type: 'double' }]), ev('shop:debug', 14), ev('db:query')]);
+    const { conn } = h.register(me, [
+      ev('shop:checkout', 6, [{ name: 'amount', type: 'double' }]),
+      ev('shop:debug', 14),
+      ev('db:query'),
+    ]);
     h.cmd(me, { createSession: { name: 'web' } });
     h.cmd(me, { enableEvent: { session: 'web', domain: U, names: ['shop:*'], exclusions: ['shop:debug'] } });
     h.cmd(me, { addContext: { session: 'web', domain: U, types: ['vpid', 'procname'] } });
@@ -232,7 +282,8 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
       },
     ]);
     expect(fs.readFileSync(path.join(h.runDir, 'shm-dirs'), 'utf8')).to.equal(`${sessionDir}\n`);
-    for (const d of [sessionDir, path.join(sessionDir, 'ust'), path.join(sessionDir, 'ust', 'uid'), dir]) expect(mode(d), d).to.equal(0o755);
+    for (const d of [sessionDir, path.join(sessionDir, 'ust'), path.join(sessionDir, 'ust', 'uid'), dir])
+      expect(mode(d), d).to.equal(0o755);
     for (const s of streams) {
       expect(mode(s)).to.equal(0o640);
       const st = fs.statSync(s);
@@ -243,14 +294,25 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     expect(head.readUInt32LE(0)).to.equal(0x42525354);
     expect(head.readInt32LE(5 * 4)).to.equal(0);
     expect(head.readInt32LE(6 * 4)).to.equal(1);
-    expect(head.subarray(32, 48).toString('hex')).to.equal(h.ust.setsOf(h.sessions.get(me, 'web'))[0].traceUuid.replace(/-/g, ''));
+    expect(head.subarray(32, 48).toString('hex')).to.equal(
+      h.ust.setsOf(h.sessions.get(me, 'web'))[0].traceUuid.replace(/-/g, ''),
+    );
     expect([head.readUInt32LE(48), head.readUInt32LE(52)]).to.deep.equal([1, 0]); // stream_instance_id: 0, 1 in this session
 
     const state = h.last(conn);
     expect(state).to.deep.equal({
       generation: 2,
       knownEvents: 3,
-      channels: [{ key: 1, session: 'web', channel: 'channel0', streamPaths: streams, contexts: ['vpid', 'procname'], wakePaths: streams.map((s) => `${s}.wake`) }],
+      channels: [
+        {
+          key: 1,
+          session: 'web',
+          channel: 'channel0',
+          streamPaths: streams,
+          contexts: ['vpid', 'procname'],
+          wakePaths: streams.map((s) => `${s}.wake`),
+        },
+      ],
       routes: [{ event: 0, channelKey: 1, eventId: 0, filters: [] }],
     });
     expect(h.bytes(conn, 3)).to.deep.equal([0, 0, 0]);
@@ -279,7 +341,9 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     h.cmd(me, { enableEvent: { session: 's', domain: U, names: ['a:x'], filter: 'v > 1' } });
     h.cmd(me, { disableEvent: { session: 's', domain: U, names: ['a:*'] } });
     expect(seenAtPush).to.deep.equal([1, 0]);
-    expect(h.last(conn).routes).to.deep.equal([{ event: 0, channelKey: 1, eventId: 0, filters: [filterToJson(parseFilter('v > 1'))] }]);
+    expect(h.last(conn).routes).to.deep.equal([
+      { event: 0, channelKey: 1, eventId: 0, filters: [filterToJson(parseFilter('v > 1'))] },
+    ]);
     expect(h.bytes(conn, 2)).to.deep.equal([1, 0]); // a:x keeps its byte across the change of filter
     h.ackLatest(conn);
     expect(h.bytes(conn, 2)).to.deep.equal([1, 0]);
@@ -329,7 +393,9 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     const other = h.register({ ...me, pid: 5151 }, [ev('a:x')]);
     const buffers = h.cmd(me, { getSession: { name: 'p' } }).session!.buffers!;
     const dirOf = (pid: number) => path.join(h.root, `p-${date}`, 'ust', 'pid', `shop-${pid}-${regDate}`);
-    expect(buffers.map((b) => [b.owner, b.id, b.procname, b.directory, b.events!.map((e) => `${e.id}=${e.name}`)])).to.deep.equal([
+    expect(
+      buffers.map((b) => [b.owner, b.id, b.procname, b.directory, b.events!.map((e) => `${e.id}=${e.name}`)]),
+    ).to.deep.equal([
       ['pid', 4242, 'shop', dirOf(4242), ['0=a:x', '1=a:y']],
       ['pid', 5151, 'shop', dirOf(5151), ['0=a:x']],
     ]);
@@ -340,7 +406,9 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
       { event: 0, channelKey: mainState.channels![0].key, eventId: 1, filters: [] },
       { event: 1, channelKey: mainState.channels![0].key, eventId: 0, filters: [] },
     ]);
-    expect(h.last(other.conn).channels![0].streamPaths).to.deep.equal([0, 1].map((n) => path.join(dirOf(5151), `c_${n}`)));
+    expect(h.last(other.conn).channels![0].streamPaths).to.deep.equal(
+      [0, 1].map((n) => path.join(dirOf(5151), `c_${n}`)),
+    );
     for (const b of buffers) {
       for (const s of b.streamPaths!) {
         expect(mode(s)).to.equal(0o600);
@@ -352,7 +420,7 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     expect(h.cmd(me, { getSession: { name: 'p' } }).session!.buffers).to.have.length(2);
   });
 
-  it('per-PID: a recycled pid gets buffers of its own, next to the dead process\'s', () => {
+  it("per-PID: a recycled pid gets buffers of its own, next to the dead process's", () => {
     const first = h.register(me, [ev('a:x')]);
     h.cmd(me, { createSession: { name: 'p' } });
     h.cmd(me, { enableChannel: { session: 'p', domain: U, name: 'c', buffers: BufferScheme.PER_PID } });
@@ -387,7 +455,8 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     ]);
     const mine = h.cmd(alice, { getSession: { name: 'mine' } }).session!.buffers!;
     expect(mine.map((s) => [s.id, s.events!.map((e) => e.name)])).to.deep.equal([[1000, ['a:y']]]);
-    for (const s of all[1].streamPaths!) expect([fs.statSync(s).uid, fs.statSync(s).gid, mode(s)]).to.deep.equal([1001, 555, 0o640]);
+    for (const s of all[1].streamPaths!)
+      expect([fs.statSync(s).uid, fs.statSync(s).gid, mode(s)]).to.deep.equal([1001, 555, 0o640]);
     // Bob's app gets root's session only.
     expect(h.last(b.conn).channels!.map((c) => c.session)).to.deep.equal(['all']);
     // Status pages belong to their apps.
@@ -398,12 +467,23 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     h.cmd(me, { createSession: { name: 's' } });
     h.cmd(me, { enableEvent: { session: 's', domain: U, names: ['a:*'] } });
     h.cmd(me, { enableChannel: { session: 's', domain: U, name: 'off' } });
-    h.cmd(me, { enableEvent: { session: 's', domain: U, channel: 'off', names: ['a:*'], loglevelType: LoglevelType.LOGLEVEL_RANGE, loglevel: 4 } });
+    h.cmd(me, {
+      enableEvent: {
+        session: 's',
+        domain: U,
+        channel: 'off',
+        names: ['a:*'],
+        loglevelType: LoglevelType.LOGLEVEL_RANGE,
+        loglevel: 4,
+      },
+    });
     h.cmd(me, { disableChannel: { session: 's', domain: U, names: ['off'] } });
     h.cmd(me, { startTracing: { session: 's' } });
     expect(h.cmd(me, { getSession: { name: 's' } }).session!.buffers).to.deep.equal([]);
     const { conn } = h.register(me, [ev('a:x', 2)]);
-    expect(h.cmd(me, { getSession: { name: 's' } }).session!.buffers!.map((b) => b.channel)).to.deep.equal(['channel0']);
+    expect(h.cmd(me, { getSession: { name: 's' } }).session!.buffers!.map((b) => b.channel)).to.deep.equal([
+      'channel0',
+    ]);
     expect(h.last(conn).routes).to.have.length(1);
     h.cmd(me, { enableChannel: { session: 's', domain: U, name: 'off' } });
     const buffers = h.cmd(me, { getSession: { name: 's' } }).session!.buffers!;
@@ -422,7 +502,12 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     h.cmd(me, { startTracing: { session: 's' } });
     const dir = path.join(shm, `s-${date}`);
     expect(h.ust.sessionDir(h.sessions.get(me, 's'))).to.equal(dir);
-    expect(fs.readdirSync(path.join(dir, 'ust', 'uid', String(me.uid), '64-bit'))).to.deep.equal(['channel0_0', 'channel0_0.wake', 'channel0_1', 'channel0_1.wake']);
+    expect(fs.readdirSync(path.join(dir, 'ust', 'uid', String(me.uid), '64-bit'))).to.deep.equal([
+      'channel0_0',
+      'channel0_0.wake',
+      'channel0_1',
+      'channel0_1.wake',
+    ]);
 
     const file = path.join(h.tmp, 'a-file');
     fs.writeFileSync(file, '');
@@ -443,7 +528,10 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
       h.cmd(who, { enableEvent: { session: 'web', domain: U, names: ['a:*'] } });
       h.cmd(who, { startTracing: { session: 'web' } });
     }
-    expect([me, alice].map((who) => path.basename(h.ust.sessionDir(h.sessions.get(who, 'web'))!))).to.deep.equal([`web-${date}`, `web-${date}-1`]);
+    expect([me, alice].map((who) => path.basename(h.ust.sessionDir(h.sessions.get(who, 'web'))!))).to.deep.equal([
+      `web-${date}`,
+      `web-${date}-1`,
+    ]);
   });
 
   it('removes everything at shutdown; a daemon killed instead is cleaned up by the next one', () => {
@@ -458,7 +546,12 @@ describe('UstManager: buffers, status pages, AppState and acks', () => {
     expect(fs.readdirSync(shm)).to.have.length(1);
     expect(fs.readdirSync(h.root).sort()).to.deep.equal(['apps', `t-${date}`]);
     // "Killed": a new manager on the same run directory, without shutdown of the first.
-    const next = new UstManager(new SessionRegistry({ kernelAvailable: false, defaultHome: '/h' }), { runDir: h.runDir, shmBase: h.shmBase, daemon: { uid: process.getuid!(), gid: process.getgid!() }, log: quietLog() });
+    const next = new UstManager(new SessionRegistry({ kernelAvailable: false, defaultHome: '/h' }), {
+      runDir: h.runDir,
+      shmBase: h.shmBase,
+      daemon: { uid: process.getuid!(), gid: process.getgid!() },
+      log: quietLog(),
+    });
     next.startup();
     expect(fs.readdirSync(shm)).to.deep.equal([]);
     expect(fs.existsSync(h.root)).to.equal(false);
@@ -501,12 +594,15 @@ describe('UstManager and ConsumerSync: an app writes an event only once the cons
   let h: Harness;
   afterEach(() => h.dispose());
 
-  it('pushes a route only after the consumer has answered for the channel, its streams and the event\'s layout', async () => {
+  it("pushes a route only after the consumer has answered for the channel, its streams and the event's layout", async () => {
     const consumer = new HeldConsumer();
     let sync: ConsumerSync | undefined;
     h = new Harness(555, { onChange: () => sync?.schedule(), setReady: (set, eventId) => sync!.isReady(set, eventId) });
     sync = new ConsumerSync(consumer as unknown as ConsumerDaemon, h.sessions, h.ust, h.log, () => h.ust.sync());
-    const { conn } = h.register(me, [ev('a:x', 13, [{ name: 'n', type: 'u32' }]), ev('a:y', 13, [{ name: 's', type: 'string' }])]);
+    const { conn } = h.register(me, [
+      ev('a:x', 13, [{ name: 'n', type: 'u32' }]),
+      ev('a:y', 13, [{ name: 's', type: 'string' }]),
+    ]);
     h.cmd(me, { createSession: { name: 's', output: { path: path.join(h.tmp, 'out') } } });
     h.cmd(me, { enableEvent: { session: 's', domain: U, names: ['a:x'] } });
     h.cmd(me, { startTracing: { session: 's' } });
@@ -525,7 +621,9 @@ describe('UstManager and ConsumerSync: an app writes an event only once the cons
     await settle();
     expect(h.pushed.get(conn)).to.have.length(before);
     expect(consumer.commands()).to.include('addEvents');
-    expect(consumer.held.find((c) => c.req.addEvents)!.req.addEvents!.events).to.deep.equal([{ id: 1, types: ['string'] }]);
+    expect(consumer.held.find((c) => c.req.addEvents)!.req.addEvents!.events).to.deep.equal([
+      { id: 1, types: ['string'] },
+    ]);
     consumer.answerAll();
     await settle();
     expect(h.last(conn).routes!.map((r) => [r.event, r.eventId])).to.deep.equal([

@@ -41,7 +41,15 @@ describe('userspace routes (which events are enabled, into which channels)', () 
     r.enableEvent(alice, { session: 's', domain: U, channel: '', names: ['shop:checkout'] });
     r.enableEvent(alice, { session: 's', domain: U, names: ['db:*'] });
     r.enableEvent(alice, { session: 's', domain: U, names: ['*:tick'] });
-    const a = app([ev('shop:checkout'), ev('shop:checkout2'), ev('db:query'), ev('db:'), ev('http:tick'), ev('shop:tock'), ev('shopcheckout:x')]);
+    const a = app([
+      ev('shop:checkout'),
+      ev('shop:checkout2'),
+      ev('db:query'),
+      ev('db:'),
+      ev('http:tick'),
+      ev('shop:tock'),
+      ev('shopcheckout:x'),
+    ]);
     expect(routes(a, started('s'))).to.deep.equal([
       [0, 's', 'channel0', []],
       [2, 's', 'channel0', []],
@@ -82,16 +90,41 @@ describe('userspace routes (which events are enabled, into which channels)', () 
 
   it('applies the three log level conditions as LTTng does (0 EMERG is the most severe)', () => {
     expect(loglevelMatches({ loglevelType: LoglevelType.LOGLEVEL_ALL, loglevel: 0 }, 14)).to.equal(true);
-    expect([0, 3, 4, 5, 14].map((l) => loglevelMatches({ loglevelType: RANGE, loglevel: 4 }, l))).to.deep.equal([true, true, true, false, false]);
-    expect([0, 3, 4, 5, 14].map((l) => loglevelMatches({ loglevelType: SINGLE, loglevel: 4 }, l))).to.deep.equal([false, false, true, false, false]);
+    expect([0, 3, 4, 5, 14].map((l) => loglevelMatches({ loglevelType: RANGE, loglevel: 4 }, l))).to.deep.equal([
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+    expect([0, 3, 4, 5, 14].map((l) => loglevelMatches({ loglevelType: SINGLE, loglevel: 4 }, l))).to.deep.equal([
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
 
     r.create(alice, { name: 's' });
     r.enableEvent(alice, { session: 's', domain: U, channel: '', names: ['*'] });
     r.enableChannel(alice, { session: 's', domain: U, name: 'warn' });
     r.enableEvent(alice, { session: 's', domain: U, channel: 'warn', names: ['*'], loglevelType: RANGE, loglevel: 4 });
     r.enableChannel(alice, { session: 's', domain: U, name: 'info' });
-    r.enableEvent(alice, { session: 's', domain: U, channel: 'info', names: ['app:*'], loglevelType: SINGLE, loglevel: 6 });
-    const a = app([ev('app:emerg', 0), ev('app:warning', 4), ev('app:notice', 5), ev('app:info', 6), ev('app:debug', 14)]);
+    r.enableEvent(alice, {
+      session: 's',
+      domain: U,
+      channel: 'info',
+      names: ['app:*'],
+      loglevelType: SINGLE,
+      loglevel: 6,
+    });
+    const a = app([
+      ev('app:emerg', 0),
+      ev('app:warning', 4),
+      ev('app:notice', 5),
+      ev('app:info', 6),
+      ev('app:debug', 14),
+    ]);
     const got = routes(a, started('s'));
     const into = (channel: string) => got.filter((x) => x[2] === channel).map((x) => x[0]);
     expect(into('channel0')).to.deep.equal([0, 1, 2, 3, 4]);
@@ -138,7 +171,10 @@ describe('userspace routes (which events are enabled, into which channels)', () 
     r.enableEvent(root, { session: 's', domain: U, channel: 'u2', names: ['a:*'] });
     started('s', root);
     const a = app([ev('a:b')]);
-    expect(computeRoutes(a, r.all()).map((x) => [x.channel.name, x.channelIndex])).to.deep.equal([['u1', 0], ['u2', 1]]);
+    expect(computeRoutes(a, r.all()).map((x) => [x.channel.name, x.channelIndex])).to.deep.equal([
+      ['u1', 0],
+      ['u2', 1],
+    ]);
     r.disableChannel(root, { session: 's', domain: U, names: ['u1'] });
     expect(computeRoutes(a, r.all()).map((x) => [x.channel.name, x.channelIndex])).to.deep.equal([['u2', 1]]);
     r.disableEvent(root, { session: 's', domain: U, channel: 'u2', all: true });
@@ -152,7 +188,14 @@ describe('userspace routes (which events are enabled, into which channels)', () 
     r.enableEvent(alice, { session: 's', domain: U, names: ['a:b*'], filter: 'x > 1' }); // same filter: once
     r.enableEvent(alice, { session: 's', domain: U, names: ['a:c'] });
     r.enableEvent(alice, { session: 's', domain: U, names: ['a:c'], filter: 'x < 0' });
-    r.enableEvent(alice, { session: 's', domain: U, names: ['a:d'], filter: 'x < 0', loglevelType: SINGLE, loglevel: 2 }); // log level does not match
+    r.enableEvent(alice, {
+      session: 's',
+      domain: U,
+      names: ['a:d'],
+      filter: 'x < 0',
+      loglevelType: SINGLE,
+      loglevel: 2,
+    }); // log level does not match
     const a = app([ev('a:b'), ev('a:c'), ev('a:d')]);
     expect(routes(a, started('s'))).to.deep.equal([
       [0, 's', 'channel0', [ast('x > 1'), ast('y == "z*"')]],

@@ -82,7 +82,8 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
         if (takesValue(spec)) {
           let value = arg.slice(j + 1);
           if (value === '') {
-            if (i + 1 >= argv.length) throw new ArgsError(`option -${arg[j]} needs a value (${spec.valueName ?? 'VALUE'})`);
+            if (i + 1 >= argv.length)
+              throw new ArgsError(`option -${arg[j]} needs a value (${spec.valueName ?? 'VALUE'})`);
             value = argv[++i];
           }
           set(spec, value, `-${arg[j]}`);
@@ -100,7 +101,12 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
 /** `--help` text of a set of options, aligned. */
 export function formatOptions(specs: readonly OptionSpec[]): string {
   const rows = specs.map((s) => {
-    const value = s.kind === 'value' || s.kind === 'list' ? ` ${s.valueName ?? 'VALUE'}` : s.kind === 'optional' ? `[=${s.valueName ?? 'VALUE'}]` : '';
+    const value =
+      s.kind === 'value' || s.kind === 'list'
+        ? ` ${s.valueName ?? 'VALUE'}`
+        : s.kind === 'optional'
+          ? `[=${s.valueName ?? 'VALUE'}]`
+          : '';
     return [`${s.short ? `-${s.short}, ` : '    '}--${s.name}${value}`, s.help];
   });
   const width = Math.max(...rows.map((r) => r[0].length)) + 2;

@@ -11,8 +11,15 @@ const specs: OptionSpec[] = [
 
 describe('parseArgs', () => {
   it('reads every form of option', () => {
-    const p = parseArgs(['a', '-o', 'x', '--json', '-vv', '--live', '-tvpid', '--type=ip', 'b', '--', '--not', '-x'], specs);
-    expect(p).to.deep.equal({ options: { output: 'x', json: true, verbose: 2, live: true, type: ['vpid', 'ip'] }, positionals: ['a', 'b'], rest: ['--not', '-x'] });
+    const p = parseArgs(
+      ['a', '-o', 'x', '--json', '-vv', '--live', '-tvpid', '--type=ip', 'b', '--', '--not', '-x'],
+      specs,
+    );
+    expect(p).to.deep.equal({
+      options: { output: 'x', json: true, verbose: 2, live: true, type: ['vpid', 'ip'] },
+      positionals: ['a', 'b'],
+      rest: ['--not', '-x'],
+    });
     expect(parseArgs(['--output=a=b', '--live=500'], specs).options).to.deep.equal({ output: 'a=b', live: '500' });
     expect(parseArgs(['-vo', 'dir'], specs).options).to.deep.equal({ verbose: 1, output: 'dir' });
   });

@@ -63,12 +63,22 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
     private readonly onPush?: (reply: Rep) => void,
   ) {}
 
-  static connect<Req extends RequestBase, Rep extends ReplyBase>(link: Link<Req, Rep>, endpoint: Endpoint, options: RpcClientOptions): Promise<RpcClient<Req, Rep>> {
+  static connect<Req extends RequestBase, Rep extends ReplyBase>(
+    link: Link<Req, Rep>,
+    endpoint: Endpoint,
+    options: RpcClientOptions,
+  ): Promise<RpcClient<Req, Rep>> {
     const { connectTimeoutMs = 2000, callTimeoutMs = 30000, maxFrameSize = DEFAULT_MAX_FRAME_SIZE } = options;
     const where = describe(endpoint);
     return new Promise((resolve, reject) => {
       const socket = 'path' in endpoint ? net.connect(endpoint.path) : net.connect(endpoint.port, endpoint.host);
-      const client = new RpcClient(link, socket, where, callTimeoutMs, options.onPush as ((reply: Rep) => void) | undefined);
+      const client = new RpcClient(
+        link,
+        socket,
+        where,
+        callTimeoutMs,
+        options.onPush as ((reply: Rep) => void) | undefined,
+      );
       if (options.unref) client.unref();
       const decoder = new FrameDecoder(maxFrameSize);
       let handshaken = false;
@@ -83,14 +93,27 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
       );
       if (options.unref) timer.unref();
       socket.once('connect', () => {
-        socket.write(encodeFrame(tstrace.common.Hello.encode({ protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR, link: link.name, peer: options.peerName }).finish()));
+        socket.write(
+          encodeFrame(
+            tstrace.common.Hello.encode({
+              protocolMajor: PROTOCOL_MAJOR,
+              protocolMinor: PROTOCOL_MINOR,
+              link: link.name,
+              peer: options.peerName,
+            }).finish(),
+          ),
+        );
       });
       socket.on('error', (err: NodeJS.ErrnoException) => {
         if (!handshaken) fail(new ConnectError(err.code ?? 'EIO', where, `cannot connect to ${where}: ${err.message}`));
-        else client.shutdown(new StatusError(StatusCode.CONNECTION_CLOSED, `connection to ${where} failed: ${err.message}`));
+        else
+          client.shutdown(
+            new StatusError(StatusCode.CONNECTION_CLOSED, `connection to ${where} failed: ${err.message}`),
+          );
       });
       socket.on('close', () => {
-        if (!handshaken) fail(new StatusError(StatusCode.CONNECTION_CLOSED, `${where} closed the connection during the handshake`));
+        if (!handshaken)
+          fail(new StatusError(StatusCode.CONNECTION_CLOSED, `${where} closed the connection during the handshake`));
         else client.shutdown(new StatusError(StatusCode.CONNECTION_CLOSED, `${where} closed the connection`));
       });
       socket.on('data', (chunk: Buffer) => {
@@ -103,10 +126,16 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
           try {
             hello = tstrace.common.HelloReply.decode(frame);
           } catch (err) {
-            return fail(new StatusError(StatusCode.MALFORMED_MESSAGE, `malformed handshake reply from ${where}: ${(err as Error).message}`));
+            return fail(
+              new StatusError(
+                StatusCode.MALFORMED_MESSAGE,
+                `malformed handshake reply from ${where}: ${(err as Error).message}`,
+              ),
+            );
           }
           const code = hello.status?.code ?? StatusCode.INTERNAL_ERROR;
-          if (code !== StatusCode.OK) return fail(new StatusError(code, hello.status?.message || `handshake refused by ${where}`));
+          if (code !== StatusCode.OK)
+            return fail(new StatusError(code, hello.status?.message || `handshake refused by ${where}`));
           handshaken = true;
           clearTimeout(timer);
           client.server = hello.server;
@@ -162,7 +191,12 @@ export class RpcClient<Req extends RequestBase, Rep extends ReplyBase> {
     try {
       reply = this.link.Reply.decode(frame);
     } catch (err) {
-      this.shutdown(new StatusError(StatusCode.MALFORMED_MESSAGE, `malformed reply from ${this.endpoint}: ${(err as Error).message}`));
+      this.shutdown(
+        new StatusError(
+          StatusCode.MALFORMED_MESSAGE,
+          `malformed reply from ${this.endpoint}: ${(err as Error).message}`,
+        ),
+      );
       return;
     }
     if (!reply.id && reply.status?.code === StatusCode.OK && this.onPush) {

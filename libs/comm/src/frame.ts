@@ -41,7 +41,10 @@ export class FrameDecoder {
       const length = this.pending.readUInt32BE(offset);
       if (length > this.maxFrameSize) {
         this.pending = Buffer.alloc(0);
-        this.error = new StatusError(StatusCode.FRAME_TOO_LARGE, `frame of ${length} bytes is larger than the maximum of ${this.maxFrameSize} bytes`);
+        this.error = new StatusError(
+          StatusCode.FRAME_TOO_LARGE,
+          `frame of ${length} bytes is larger than the maximum of ${this.maxFrameSize} bytes`,
+        );
         return frames;
       }
       if (this.pending.length - offset - HEADER_SIZE < length) break;

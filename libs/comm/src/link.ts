@@ -28,7 +28,10 @@ export interface Link<Req extends RequestBase, Rep extends ReplyBase> {
 }
 
 /** The message types are looked up on first use, so that a program pays only for the links it speaks. */
-function link<Req extends RequestBase, Rep extends ReplyBase>(name: string, types: () => { Request: MessageType<Req>; Reply: MessageType<Rep> }): Link<Req, Rep> {
+function link<Req extends RequestBase, Rep extends ReplyBase>(
+  name: string,
+  types: () => { Request: MessageType<Req>; Reply: MessageType<Rep> },
+): Link<Req, Rep> {
   return {
     name,
     get Request() {

@@ -104,7 +104,12 @@ export class RpcServer<Req extends RequestBase, Rep extends ReplyBase, Peer> {
   }
 
   private accept(socket: net.Socket): void {
-    const { link, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, handshakeTimeoutMs = 5000, frameTimeoutMs = 10000 } = this.options;
+    const {
+      link,
+      maxFrameSize = DEFAULT_MAX_FRAME_SIZE,
+      handshakeTimeoutMs = 5000,
+      frameTimeoutMs = 10000,
+    } = this.options;
     const id = this.nextConnectionId++;
     this.connections.add(socket);
     socket.on('error', (err) => this.log.debug(`${link.name} connection ${id}: ${err.message}`));
@@ -149,7 +154,14 @@ export class RpcServer<Req extends RequestBase, Rep extends ReplyBase, Peer> {
     const onHandshake = (frame: Buffer) => {
       let hello: tstrace.common.Hello;
       const refuse = (code: StatusCode, message: string) => {
-        send(tstrace.common.HelloReply.encode({ status: { code, message }, protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR, server: this.options.serverName }).finish());
+        send(
+          tstrace.common.HelloReply.encode({
+            status: { code, message },
+            protocolMajor: PROTOCOL_MAJOR,
+            protocolMinor: PROTOCOL_MINOR,
+            server: this.options.serverName,
+          }).finish(),
+        );
         socket.end();
         socket.destroySoon();
       };
@@ -170,13 +182,21 @@ export class RpcServer<Req extends RequestBase, Rep extends ReplyBase, Peer> {
       try {
         this.options.authorize?.(peer);
       } catch (err) {
-        const e = err instanceof StatusError ? err : new StatusError(StatusCode.PERMISSION_DENIED, (err as Error).message);
+        const e =
+          err instanceof StatusError ? err : new StatusError(StatusCode.PERMISSION_DENIED, (err as Error).message);
         this.log.warn(`${link.name} connection ${id} refused: ${e.message}`);
         return refuse(e.code, e.message);
       }
       handshaken = true;
       clearTimeout(handshakeTimer);
-      send(tstrace.common.HelloReply.encode({ status: { code: StatusCode.OK, message: 'ok' }, protocolMajor: PROTOCOL_MAJOR, protocolMinor: PROTOCOL_MINOR, server: this.options.serverName }).finish());
+      send(
+        tstrace.common.HelloReply.encode({
+          status: { code: StatusCode.OK, message: 'ok' },
+          protocolMajor: PROTOCOL_MAJOR,
+          protocolMinor: PROTOCOL_MINOR,
+          server: this.options.serverName,
+        }).finish(),
+      );
     };
 
     const onRequest = async (frame: Buffer) => {
@@ -188,7 +208,9 @@ export class RpcServer<Req extends RequestBase, Rep extends ReplyBase, Peer> {
       }
       const requestId = request.id ?? 0;
       if (!request.command) {
-        return sendReply(errorReply(requestId, StatusCode.UNKNOWN_COMMAND, `unknown command on the "${link.name}" link`));
+        return sendReply(
+          errorReply(requestId, StatusCode.UNKNOWN_COMMAND, `unknown command on the "${link.name}" link`),
+        );
       }
       try {
         const reply = await this.options.handler(request, connection);
@@ -224,10 +246,12 @@ export class RpcServer<Req extends RequestBase, Rep extends ReplyBase, Peer> {
         }
         queued++;
         if (queued >= MAX_QUEUED_REQUESTS) socket.pause();
-        queue = queue.then(() => onRequest(frame)).finally(() => {
-          queued--;
-          if (queued < MAX_QUEUED_REQUESTS && socket.isPaused()) socket.resume();
-        });
+        queue = queue
+          .then(() => onRequest(frame))
+          .finally(() => {
+            queued--;
+            if (queued < MAX_QUEUED_REQUESTS && socket.isPaused()) socket.resume();
+          });
       }
       if (decoder.error) {
         // The stream cannot be resynchronised after an oversized frame: answer what came before, say why, close.

@@ -3,7 +3,16 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clientLink, encodeFrame, PROTOCOL_MAJOR, RpcClient, RpcServer, StatusCode, StatusError, tstrace } from '../src';
+import {
+  clientLink,
+  encodeFrame,
+  PROTOCOL_MAJOR,
+  RpcClient,
+  RpcServer,
+  StatusCode,
+  StatusError,
+  tstrace,
+} from '../src';
 
 type Peer = { n: number };
 
@@ -25,7 +34,7 @@ function raw(socketPath: string, bytes: Buffer[], waitMs = 300): Promise<Buffer>
 
 function frames(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i + 4 <= buf.length; ) {
+  for (let i = 0; i + 4 <= buf.length;) {
     const len = buf.readUInt32BE(i);
     out.push(buf.subarray(i + 4, i + 4 + len));
     i += 4 + len;
@@ -33,7 +42,8 @@ function frames(buf: Buffer): Buffer[] {
   return out;
 }
 
-const hello = (major = PROTOCOL_MAJOR, link = 'client') => encodeFrame(tstrace.common.Hello.encode({ protocolMajor: major, protocolMinor: 0, link, peer: 'test' }).finish());
+const hello = (major = PROTOCOL_MAJOR, link = 'client') =>
+  encodeFrame(tstrace.common.Hello.encode({ protocolMajor: major, protocolMinor: 0, link, peer: 'test' }).finish());
 
 describe('RpcServer and RpcClient', () => {
   let dir: string;
@@ -54,7 +64,8 @@ describe('RpcServer and RpcClient', () => {
       identify: () => ({ n: 1 }),
       handler: async (req) => {
         calls++;
-        if (req.command === 'getSession') throw new StatusError(StatusCode.SESSION_NOT_FOUND, `session "${req.getSession!.name}" not found`);
+        if (req.command === 'getSession')
+          throw new StatusError(StatusCode.SESSION_NOT_FOUND, `session "${req.getSession!.name}" not found`);
         if (req.command === 'listSessions') throw new Error('boom');
         return { version: { version: 'v', pid: 42 } };
       },
@@ -106,7 +117,9 @@ describe('RpcServer and RpcClient', () => {
     const unknown = encodeFrame(Buffer.from([0x08, 0x07, 0xfa, 0x0f, 0x00])); // id 7, field 255 (unknown)
     const garbage = encodeFrame(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
     const ok = encodeFrame(tstrace.client.Request.encode({ id: 9, getVersion: {} }).finish());
-    const replies = frames(await raw(socketPath, [hello(), unknown, garbage, ok])).slice(1).map((f) => tstrace.client.Reply.decode(f));
+    const replies = frames(await raw(socketPath, [hello(), unknown, garbage, ok]))
+      .slice(1)
+      .map((f) => tstrace.client.Reply.decode(f));
     expect(replies.map((r) => [r.id, r.status?.code])).to.deep.equal([
       [7, StatusCode.UNKNOWN_COMMAND],
       [0, StatusCode.MALFORMED_MESSAGE],
@@ -126,10 +139,14 @@ describe('RpcServer and RpcClient', () => {
   it('closes a connection whose frame stays truncated, saying so', async () => {
     const whole = encodeFrame(tstrace.client.Request.encode({ id: 5, getVersion: {} }).finish());
     const start = Date.now();
-    const replies = frames(await raw(socketPath, [hello(), whole.subarray(0, whole.length - 1)], 2000)).map((f, i) => (i === 0 ? null : tstrace.client.Reply.decode(f)));
+    const replies = frames(await raw(socketPath, [hello(), whole.subarray(0, whole.length - 1)], 2000)).map((f, i) =>
+      i === 0 ? null : tstrace.client.Reply.decode(f),
+    );
     expect(Date.now() - start).to.be.lessThan(1500);
     expect(replies[1]?.status?.code).to.equal(StatusCode.MALFORMED_MESSAGE);
-    expect(replies[1]?.status?.message).to.equal(`truncated frame: ${whole.length - 1} bytes received, then nothing for 300 ms`);
+    expect(replies[1]?.status?.message).to.equal(
+      `truncated frame: ${whole.length - 1} bytes received, then nothing for 300 ms`,
+    );
     expect(calls).to.equal(0);
   });
 
@@ -151,7 +168,11 @@ describe('RpcServer and RpcClient', () => {
     const silent = net.createServer(() => {});
     const silentPath = path.join(dir, 'silent.sock');
     await new Promise<void>((r) => silent.listen(silentPath, r));
-    const err = await RpcClient.connect(clientLink, { path: silentPath }, { peerName: 't', connectTimeoutMs: 200 }).catch((e) => e);
+    const err = await RpcClient.connect(
+      clientLink,
+      { path: silentPath },
+      { peerName: 't', connectTimeoutMs: 200 },
+    ).catch((e) => e);
     expect(err).to.be.instanceOf(StatusError);
     expect(err.code).to.equal(StatusCode.TIMEOUT);
     expect(err.message).to.equal(`no answer from ${silentPath} within 200 ms`);

@@ -9,13 +9,24 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const bin = (name) => require.resolve(`protobufjs-cli/bin/${name}`);
-const protos = ['common', 'client', 'app', 'consumer', 'relay', 'viewer'].map((p) => path.join(root, 'proto', `${p}.proto`));
+const protos = ['common', 'client', 'app', 'consumer', 'relay', 'viewer'].map((p) =>
+  path.join(root, 'proto', `${p}.proto`),
+);
 const js = path.join(root, 'dist/src/gen/proto.js');
 // The client link alone (common + client): the CLI's bundle uses it, since it speaks no other link.
 const clientJs = path.join(root, 'dist/src/gen/client-proto.js');
 const clientProtos = protos.filter((p) => /\/(common|client)\.proto$/.test(p));
 const dts = path.join(root, 'src/gen/proto.d.ts');
-const common = ['-t', 'static-module', '-w', 'commonjs', '--no-verify', '--no-delimited', '--no-service', '--no-typeurl'];
+const common = [
+  '-t',
+  'static-module',
+  '-w',
+  'commonjs',
+  '--no-verify',
+  '--no-delimited',
+  '--no-service',
+  '--no-typeurl',
+];
 
 const newest = (files) => Math.max(...files.map((f) => fs.statSync(f).mtimeMs));
 const outputs = [js, clientJs, dts];

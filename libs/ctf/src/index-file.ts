@@ -23,7 +23,17 @@ export interface IndexEntry {
   packetSeqNum: bigint;
 }
 
-const FIELDS = ['offset', 'packetSizeBits', 'contentSizeBits', 'timestampBegin', 'timestampEnd', 'eventsDiscarded', 'streamId', 'streamInstanceId', 'packetSeqNum'] as const;
+const FIELDS = [
+  'offset',
+  'packetSizeBits',
+  'contentSizeBits',
+  'timestampBegin',
+  'timestampEnd',
+  'eventsDiscarded',
+  'streamId',
+  'streamInstanceId',
+  'packetSeqNum',
+] as const;
 
 export class IndexError extends Error {
   constructor(message: string) {
@@ -51,14 +61,16 @@ export function encodeIndexEntry(e: IndexEntry): Buffer {
 export function decodeIndex(data: Buffer): IndexEntry[] {
   if (data.length < INDEX_HEADER_SIZE) throw new IndexError(`index file of ${data.length} bytes has no header`);
   const magic = data.readUInt32BE(0);
-  if (magic !== INDEX_MAGIC) throw new IndexError(`bad index magic 0x${magic.toString(16)} (expected 0x${INDEX_MAGIC.toString(16)})`);
+  if (magic !== INDEX_MAGIC)
+    throw new IndexError(`bad index magic 0x${magic.toString(16)} (expected 0x${INDEX_MAGIC.toString(16)})`);
   const major = data.readUInt32BE(4);
   const minor = data.readUInt32BE(8);
   const entrySize = data.readUInt32BE(12);
   if (major !== INDEX_MAJOR) throw new IndexError(`unsupported index version ${major}.${minor}`);
   if (entrySize < V1_0_ENTRY_SIZE) throw new IndexError(`index entries of ${entrySize} bytes are too small`);
   const body = data.length - INDEX_HEADER_SIZE;
-  if (body % entrySize !== 0) throw new IndexError(`index body of ${body} bytes is not a whole number of ${entrySize}-byte entries`);
+  if (body % entrySize !== 0)
+    throw new IndexError(`index body of ${body} bytes is not a whole number of ${entrySize}-byte entries`);
   const entries: IndexEntry[] = [];
   for (let at = INDEX_HEADER_SIZE; at < data.length; at += entrySize) {
     const values = FIELDS.map((_, i) => (i * 8 + 8 <= entrySize ? data.readBigUInt64BE(at + i * 8) : 0n));

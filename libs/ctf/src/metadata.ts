@@ -36,8 +36,34 @@ const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** TSDL's reserved words: a field called `Bool` must not become the keyword `_Bool`. */
 const KEYWORDS = new Set([
-  'align', 'callsite', 'const', 'char', 'clock', 'double', 'enum', 'env', 'event', 'floating_point', 'float', 'integer', 'int', 'long',
-  'short', 'signed', 'stream', 'string', 'struct', 'trace', 'typealias', 'typedef', 'unsigned', 'variant', 'void', '_Bool', '_Complex', '_Imaginary',
+  'align',
+  'callsite',
+  'const',
+  'char',
+  'clock',
+  'double',
+  'enum',
+  'env',
+  'event',
+  'floating_point',
+  'float',
+  'integer',
+  'int',
+  'long',
+  'short',
+  'signed',
+  'stream',
+  'string',
+  'struct',
+  'trace',
+  'typealias',
+  'typedef',
+  'unsigned',
+  'variant',
+  'void',
+  '_Bool',
+  '_Complex',
+  '_Imaginary',
 ]);
 
 interface IntSpec {
@@ -109,19 +135,25 @@ function enumBody(labelsJson: string, where: string): string {
   } catch {
     throw new TypeError(`${where}: the enumeration labels are not JSON`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError(`${where}: the enumeration labels must be an object {LABEL: value}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new TypeError(`${where}: the enumeration labels must be an object {LABEL: value}`);
   const entries = Object.entries(raw as Record<string, unknown>);
   if (entries.length === 0) throw new TypeError(`${where}: an enumeration needs at least one label`);
   return entries
     .map(([label, value]) => {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError(`${where}: the value of label ${JSON.stringify(label)} must be a safe integer`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value))
+        throw new TypeError(`${where}: the value of label ${JSON.stringify(label)} must be a safe integer`);
       return `${tsdlString(label)} = ${value}`;
     })
     .join(', ');
 }
 
 /** The TSDL declaration(s) of one field; a sequence's length field comes first, as on the wire. */
-export function fieldDeclarations(name: string, type: string, names: { take(id: string): string } = new Names()): string[] {
+export function fieldDeclarations(
+  name: string,
+  type: string,
+  names: { take(id: string): string } = new Names(),
+): string[] {
   const where = `field ${JSON.stringify(name)}`;
   const id = names.take(tsdlIdentifier(name));
   if (INTS[type]) return [`${integer(type, where)} ${id};`];
@@ -164,19 +196,29 @@ function struct(lines: string[], indent: string): string {
 }
 
 function checkId(what: string, id: number): void {
-  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`${what} must be an integer from 0 to 4294967295, not ${id}`);
+  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)
+    throw new RangeError(`${what} must be an integer from 0 to 4294967295, not ${id}`);
 }
 
 function streamText(s: MetadataStream): string {
   checkId('a stream id', s.id);
-  const lines = ['stream {', `\tid = ${s.id};`, '\tevent.header := struct event_header_large;', '\tpacket.context := struct packet_context;'];
+  const lines = [
+    'stream {',
+    `\tid = ${s.id};`,
+    '\tevent.header := struct event_header_large;',
+    '\tpacket.context := struct packet_context;',
+  ];
   if (s.contexts.length > 0) {
     const fields = s.contexts.map((c) => {
       const decl = Object.prototype.hasOwnProperty.call(CONTEXTS, c) ? CONTEXTS[c] : undefined;
-      if (!decl) throw new TypeError(`stream ${s.id}: unknown context ${JSON.stringify(c)} (allowed: ${Object.keys(CONTEXTS).join(', ')})`);
+      if (!decl)
+        throw new TypeError(
+          `stream ${s.id}: unknown context ${JSON.stringify(c)} (allowed: ${Object.keys(CONTEXTS).join(', ')})`,
+        );
       return decl;
     });
-    if (new Set(s.contexts).size !== s.contexts.length) throw new TypeError(`stream ${s.id}: a context is listed twice`);
+    if (new Set(s.contexts).size !== s.contexts.length)
+      throw new TypeError(`stream ${s.id}: a context is listed twice`);
     lines.push(`\tevent.context := ${struct(fields, '\t')};`);
   }
   lines.push('};', '', '');
@@ -185,7 +227,8 @@ function streamText(s: MetadataStream): string {
 
 function eventText(streamId: number, e: MetadataEvent): string {
   checkId(`the id of event ${JSON.stringify(e.name)}`, e.id);
-  if (!Number.isInteger(e.loglevel)) throw new RangeError(`the log level of event ${JSON.stringify(e.name)} must be an integer, not ${e.loglevel}`);
+  if (!Number.isInteger(e.loglevel))
+    throw new RangeError(`the log level of event ${JSON.stringify(e.name)} must be an integer, not ${e.loglevel}`);
   const names = new Names();
   const fields = e.fields.flatMap((f) => fieldDeclarations(f.name, f.type, names));
   return [
@@ -217,10 +260,12 @@ function envValue(key: string, v: string | number): string {
 /** The whole metadata file of a trace. */
 export function metadataText(d: TraceDescription): string {
   if (!UUID_RE.test(d.uuid)) throw new TypeError(`trace uuid ${JSON.stringify(d.uuid)} is not 8-4-4-4-12 hexadecimal`);
-  if (d.clock.uuid !== undefined && !UUID_RE.test(d.clock.uuid)) throw new TypeError(`clock uuid ${JSON.stringify(d.clock.uuid)} is not 8-4-4-4-12 hexadecimal`);
+  if (d.clock.uuid !== undefined && !UUID_RE.test(d.clock.uuid))
+    throw new TypeError(`clock uuid ${JSON.stringify(d.clock.uuid)} is not 8-4-4-4-12 hexadecimal`);
   const clock = d.clock.name;
   // The clock's name is part of `map = clock.NAME.value` and of type names.
-  if (!IDENT_RE.test(clock) || KEYWORDS.has(clock)) throw new TypeError(`clock name ${JSON.stringify(clock)} is not an identifier`);
+  if (!IDENT_RE.test(clock) || KEYWORDS.has(clock))
+    throw new TypeError(`clock name ${JSON.stringify(clock)} is not an identifier`);
   const envKeys = new Names();
   const env = Object.entries(d.env).map(([k, v]) => {
     let key = k.replace(/[^A-Za-z0-9_]/g, '_');

@@ -71,11 +71,22 @@ export function writePacketPreamble(view: DataView, offset: number, p: PacketPre
 
 /** Reads and checks a packet's preamble: magic, and sizes that fit the bytes available. */
 export function readPacketPreamble(view: DataView, offset: number): PacketPreamble {
-  if (view.byteLength - offset < PACKET_PREAMBLE_SIZE) throw new PacketError(`truncated packet at offset ${offset}: ${view.byteLength - offset} bytes, the preamble needs ${PACKET_PREAMBLE_SIZE}`);
+  if (view.byteLength - offset < PACKET_PREAMBLE_SIZE)
+    throw new PacketError(
+      `truncated packet at offset ${offset}: ${view.byteLength - offset} bytes, the preamble needs ${PACKET_PREAMBLE_SIZE}`,
+    );
   const magic = view.getUint32(offset, true);
-  if (magic !== PACKET_MAGIC) throw new PacketError(`bad packet magic 0x${magic.toString(16)} at offset ${offset} (expected 0x${PACKET_MAGIC.toString(16)})`);
+  if (magic !== PACKET_MAGIC)
+    throw new PacketError(
+      `bad packet magic 0x${magic.toString(16)} at offset ${offset} (expected 0x${PACKET_MAGIC.toString(16)})`,
+    );
   const p: PacketPreamble = {
-    uuid: new Uint8Array(view.buffer.slice(view.byteOffset + offset + PACKET_FIELD.uuid, view.byteOffset + offset + PACKET_FIELD.uuid + 16)),
+    uuid: new Uint8Array(
+      view.buffer.slice(
+        view.byteOffset + offset + PACKET_FIELD.uuid,
+        view.byteOffset + offset + PACKET_FIELD.uuid + 16,
+      ),
+    ),
     streamId: view.getUint32(offset + PACKET_FIELD.streamId, true),
     streamInstanceId: view.getBigUint64(offset + PACKET_FIELD.streamInstanceId, true),
     timestampBegin: view.getBigUint64(offset + PACKET_FIELD.timestampBegin, true),
@@ -87,12 +98,19 @@ export function readPacketPreamble(view: DataView, offset: number): PacketPreamb
     cpuId: view.getUint32(offset + PACKET_FIELD.cpuId, true),
   };
   const available = BigInt(view.byteLength - offset) * 8n;
-  if (p.packetSizeBits % 8n !== 0n || p.packetSizeBits < BigInt(PACKET_PREAMBLE_SIZE * 8) || p.packetSizeBits > available) {
+  if (
+    p.packetSizeBits % 8n !== 0n ||
+    p.packetSizeBits < BigInt(PACKET_PREAMBLE_SIZE * 8) ||
+    p.packetSizeBits > available
+  ) {
     throw new PacketError(`packet at offset ${offset} claims ${p.packetSizeBits} bits; ${available} are available`);
   }
   if (p.contentSizeBits < BigInt(PACKET_PREAMBLE_SIZE * 8) || p.contentSizeBits > p.packetSizeBits) {
-    throw new PacketError(`packet at offset ${offset} has content_size ${p.contentSizeBits} bits outside ${PACKET_PREAMBLE_SIZE * 8}..${p.packetSizeBits}`);
+    throw new PacketError(
+      `packet at offset ${offset} has content_size ${p.contentSizeBits} bits outside ${PACKET_PREAMBLE_SIZE * 8}..${p.packetSizeBits}`,
+    );
   }
-  if (p.timestampEnd < p.timestampBegin) throw new PacketError(`packet at offset ${offset} ends (${p.timestampEnd}) before it begins (${p.timestampBegin})`);
+  if (p.timestampEnd < p.timestampBegin)
+    throw new PacketError(`packet at offset ${offset} ends (${p.timestampEnd}) before it begins (${p.timestampBegin})`);
   return p;
 }

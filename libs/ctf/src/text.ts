@@ -40,12 +40,32 @@ export function newTextState(): TextState {
 }
 
 const LOG_LEVELS = [
-  'TRACE_EMERG', 'TRACE_ALERT', 'TRACE_CRIT', 'TRACE_ERR', 'TRACE_WARNING', 'TRACE_NOTICE', 'TRACE_INFO', 'TRACE_DEBUG_SYSTEM', 'TRACE_DEBUG_PROGRAM',
-  'TRACE_DEBUG_PROCESS', 'TRACE_DEBUG_MODULE', 'TRACE_DEBUG_UNIT', 'TRACE_DEBUG_FUNCTION', 'TRACE_DEBUG_LINE', 'TRACE_DEBUG',
+  'TRACE_EMERG',
+  'TRACE_ALERT',
+  'TRACE_CRIT',
+  'TRACE_ERR',
+  'TRACE_WARNING',
+  'TRACE_NOTICE',
+  'TRACE_INFO',
+  'TRACE_DEBUG_SYSTEM',
+  'TRACE_DEBUG_PROGRAM',
+  'TRACE_DEBUG_PROCESS',
+  'TRACE_DEBUG_MODULE',
+  'TRACE_DEBUG_UNIT',
+  'TRACE_DEBUG_FUNCTION',
+  'TRACE_DEBUG_LINE',
+  'TRACE_DEBUG',
 ];
 
 /** Packet context fields the reader consumes, which babeltrace2 does not show. */
-const PACKET_MEANINGS = new Set(['timestamp_begin', 'timestamp_end', 'content_size', 'packet_size', 'packet_seq_num', 'events_discarded']);
+const PACKET_MEANINGS = new Set([
+  'timestamp_begin',
+  'timestamp_end',
+  'content_size',
+  'packet_size',
+  'packet_seq_num',
+  'events_discarded',
+]);
 
 // ---- what babeltrace2 shows ------------------------------------------------------------------
 
@@ -130,7 +150,8 @@ export function formatG(v: number): string {
   // The shortest text that reads back as `a`, when it has at most 6 digits and no exponent, is
   // also what rounding the exact value to 6 digits gives (the common case, and cheap).
   const short = String(a);
-  if (a >= 1e-4 && a < 1e6 && /^[0-9.]+$/.test(short) && short.replace('.', '').replace(/^0+/, '').length <= P) return sign + short;
+  if (a >= 1e-4 && a < 1e6 && /^[0-9.]+$/.test(short) && short.replace('.', '').replace(/^0+/, '').length <= P)
+    return sign + short;
   // toExponential rounds the exact value correctly, but half up: only a tie (the digits after
   // the sixth are exactly 5) needs the exact digits, to round half to even as glibc does.
   const e5 = a.toExponential(P - 1);
@@ -142,7 +163,9 @@ export function formatG(v: number): string {
     x = digits.length - 1 + exp;
     keep = digits.slice(0, P).padEnd(P, '0');
     const rest = digits.slice(P);
-    const up = rest.length > 0 && (rest[0] > '5' || (rest[0] === '5' && (/[1-9]/.test(rest.slice(1)) || Number(keep[P - 1]) % 2 === 1)));
+    const up =
+      rest.length > 0 &&
+      (rest[0] > '5' || (rest[0] === '5' && (/[1-9]/.test(rest.slice(1)) || Number(keep[P - 1]) % 2 === 1)));
     if (up) {
       const n = String(BigInt(keep) + 1n);
       if (n.length > P) {
@@ -152,7 +175,8 @@ export function formatG(v: number): string {
     }
   }
   const strip = (s: string) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
-  if (x < -4 || x >= P) return `${sign}${strip(`${keep[0]}.${keep.slice(1)}`)}e${x < 0 ? '-' : '+'}${String(Math.abs(x)).padStart(2, '0')}`;
+  if (x < -4 || x >= P)
+    return `${sign}${strip(`${keep[0]}.${keep.slice(1)}`)}e${x < 0 ? '-' : '+'}${String(Math.abs(x)).padStart(2, '0')}`;
   if (x >= 0) return sign + strip(`${keep.slice(0, x + 1)}.${keep.slice(x + 1)}`);
   return sign + strip(`0.${'0'.repeat(-x - 1)}${keep}`);
 }
@@ -182,7 +206,16 @@ export function escapeString(s: string): string {
       out += ch;
       continue;
     }
-    const named: Record<number, string> = { 7: '\\a', 8: '\\b', 27: '\\e', 12: '\\f', 10: '\\n', 13: '\\r', 9: '\\t', 11: '\\v' };
+    const named: Record<number, string> = {
+      7: '\\a',
+      8: '\\b',
+      27: '\\e',
+      12: '\\f',
+      10: '\\n',
+      13: '\\r',
+      9: '\\t',
+      11: '\\v',
+    };
     out += named[c] ?? `\\x${c.toString(16).padStart(2, '0')}`;
   }
   return `${out}"`;
@@ -280,7 +313,8 @@ function header(e: TraceEvent, state: TextState, o: TextOptions): string {
     if (o.cycles) {
       const last = state.lastCycles;
       state.lastCycles = e.timestamp;
-      const delta = last === undefined ? '+????????????' : `+${String(BigInt.asUintN(64, e.timestamp - last)).padStart(12, '0')}`;
+      const delta =
+        last === undefined ? '+????????????' : `+${String(BigInt.asUintN(64, e.timestamp - last)).padStart(12, '0')}`;
       out += `[${String(e.timestamp).padStart(20, '0')}] (${delta}) `;
     } else {
       const last = state.lastNs;
@@ -301,7 +335,8 @@ function header(e: TraceEvent, state: TextState, o: TextOptions): string {
   if (o.procname !== false && has('procname')) parts.push(String(env.procname));
   if (o.vpid !== false && has('vpid')) parts.push(`(${env.vpid})`);
   const level = meta.eventClass.loglevel;
-  if (o.loglevel === true && level !== undefined && level >= 0 && level < LOG_LEVELS.length) parts.push(`${LOG_LEVELS[level]} (${level})`);
+  if (o.loglevel === true && level !== undefined && level >= 0 && level < LOG_LEVELS.length)
+    parts.push(`${LOG_LEVELS[level]} (${level})`);
   if (o.emf === true && meta.eventClass.emfUri !== undefined) parts.push(meta.eventClass.emfUri);
   if (o.traceName !== undefined) out += o.traceName;
   if (parts.length) out += `${parts.join(':')} `;
@@ -320,7 +355,12 @@ export function formatEvent(e: TraceEvent, state: TextState, opts: TextOptions =
   let shownScopes = scopesShown.get(ec);
   if (!shownScopes) {
     const sc = e.meta.streamClass;
-    shownScopes = [shownStruct(sc.packetContext, PACKET_MEANINGS), shownStruct(sc.eventContext), shownStruct(ec.context), shownStruct(ec.fields)];
+    shownScopes = [
+      shownStruct(sc.packetContext, PACKET_MEANINGS),
+      shownStruct(sc.eventContext),
+      shownStruct(ec.context),
+      shownStruct(ec.fields),
+    ];
     scopesShown.set(ec, shownScopes);
   }
   const [pc, sec, ectx, fields] = shownScopes;

@@ -4,16 +4,38 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  decodeIndex, encodeIndexEntry, encodeIndexHeader, EVENTS_OFFSET, IndexEntry, IndexError, PACKET_FIELD, PacketError, PacketPreamble, readPacketPreamble, writePacketPreamble,
+  decodeIndex,
+  encodeIndexEntry,
+  encodeIndexHeader,
+  EVENTS_OFFSET,
+  IndexEntry,
+  IndexError,
+  PACKET_FIELD,
+  PacketError,
+  PacketPreamble,
+  readPacketPreamble,
+  writePacketPreamble,
 } from '../src';
 
 const UUID = Uint8Array.from({ length: 16 }, (_, i) => 0x10 + i);
-const uuidText = (u: Uint8Array) => Buffer.from(u).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+const uuidText = (u: Uint8Array) =>
+  Buffer.from(u)
+    .toString('hex')
+    .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 
 function preamble(over: Partial<PacketPreamble> = {}): PacketPreamble {
   return {
-    uuid: UUID, streamId: 0, streamInstanceId: 7n, timestampBegin: 1000n, timestampEnd: 2000n,
-    contentSizeBits: BigInt(EVENTS_OFFSET * 8), packetSizeBits: 4096n * 8n, packetSeqNum: 0n, eventsDiscarded: 0n, cpuId: 1, ...over,
+    uuid: UUID,
+    streamId: 0,
+    streamInstanceId: 7n,
+    timestampBegin: 1000n,
+    timestampEnd: 2000n,
+    contentSizeBits: BigInt(EVENTS_OFFSET * 8),
+    packetSizeBits: 4096n * 8n,
+    packetSeqNum: 0n,
+    eventsDiscarded: 0n,
+    cpuId: 1,
+    ...over,
   };
 }
 
@@ -36,7 +58,10 @@ describe('CTF packet preamble', () => {
     const view = new DataView(new ArrayBuffer(4096));
     writePacketPreamble(view, 0, preamble());
     view.setUint32(0, 0xdeadbeef, true);
-    expect(() => readPacketPreamble(view, 0)).to.throw(PacketError, 'bad packet magic 0xdeadbeef at offset 0 (expected 0xc1fc1fc1)');
+    expect(() => readPacketPreamble(view, 0)).to.throw(
+      PacketError,
+      'bad packet magic 0xdeadbeef at offset 0 (expected 0xc1fc1fc1)',
+    );
     writePacketPreamble(view, 0, preamble({ packetSizeBits: 8192n * 8n }));
     expect(() => readPacketPreamble(view, 0)).to.throw(PacketError, 'claims 65536 bits; 32768 are available');
     writePacketPreamble(view, 0, preamble({ contentSizeBits: 40000n }));
@@ -44,14 +69,24 @@ describe('CTF packet preamble', () => {
     writePacketPreamble(view, 0, preamble({ timestampBegin: 5n, timestampEnd: 4n }));
     expect(() => readPacketPreamble(view, 0)).to.throw(PacketError, 'ends (4) before it begins (5)');
     expect(() => readPacketPreamble(new DataView(new ArrayBuffer(50)), 0)).to.throw(PacketError, /truncated packet/);
-    expect(() => writePacketPreamble(view, 0, preamble({ uuid: new Uint8Array(4) }))).to.throw(PacketError, 'a trace UUID has 16 bytes, not 4');
+    expect(() => writePacketPreamble(view, 0, preamble({ uuid: new Uint8Array(4) }))).to.throw(
+      PacketError,
+      'a trace UUID has 16 bytes, not 4',
+    );
   });
 });
 
 describe('CTF index files', () => {
   const entry = (i: number): IndexEntry => ({
-    offset: BigInt(i * 4096), packetSizeBits: 32768n, contentSizeBits: 896n, timestampBegin: BigInt(1000 + i), timestampEnd: BigInt(2000 + i),
-    eventsDiscarded: BigInt(i), streamId: 0n, streamInstanceId: 7n, packetSeqNum: BigInt(i),
+    offset: BigInt(i * 4096),
+    packetSizeBits: 32768n,
+    contentSizeBits: 896n,
+    timestampBegin: BigInt(1000 + i),
+    timestampEnd: BigInt(2000 + i),
+    eventsDiscarded: BigInt(i),
+    streamId: 0n,
+    streamInstanceId: 7n,
+    packetSeqNum: BigInt(i),
   });
 
   it('writes the v1.1 header and 72-byte big-endian entries, and reads them back', () => {
@@ -65,7 +100,10 @@ describe('CTF index files', () => {
   it('refuses broken index files', () => {
     const good = Buffer.concat([encodeIndexHeader(), encodeIndexEntry(entry(0))]);
     expect(() => decodeIndex(good.subarray(0, 10))).to.throw(IndexError, 'index file of 10 bytes has no header');
-    expect(() => decodeIndex(good.subarray(0, 50))).to.throw(IndexError, 'index body of 34 bytes is not a whole number of 72-byte entries');
+    expect(() => decodeIndex(good.subarray(0, 50))).to.throw(
+      IndexError,
+      'index body of 34 bytes is not a whole number of 72-byte entries',
+    );
     const bad = Buffer.from(good);
     bad.writeUInt32BE(0x12345678, 0);
     expect(() => decodeIndex(bad)).to.throw(IndexError, 'bad index magic 0x12345678 (expected 0xc1f1dcc1)');
@@ -88,7 +126,9 @@ describe('CTF packets read by babeltrace2', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstrace-ctf-'));
     try {
       // A minimal TSDL describing exactly the preamble above, and one event class with one int64.
-      fs.writeFileSync(path.join(dir, 'metadata'), `/* CTF 1.8 */
+      fs.writeFileSync(
+        path.join(dir, 'metadata'),
+        `/* CTF 1.8 */
 typealias integer { size = 16; align = 8; signed = false; } := uint16_t;
 typealias integer { size = 8; align = 8; signed = false; } := uint8_t;
 typealias integer { size = 32; align = 8; signed = false; } := uint32_t;
@@ -114,20 +154,43 @@ struct event_header_large {
 } align(8);
 stream { id = 0; event.header := struct event_header_large; packet.context := struct packet_context; };
 event { name = "test:value"; id = 0; stream_id = 0; fields := struct { int64_t _value; }; };
-`);
+`,
+      );
       const packet = 4096;
       const stream = Buffer.alloc(2 * packet);
       const index = [encodeIndexHeader()];
-      for (const [i, value, discarded] of [[0, -42n, 0n], [1, 4242n, 3n]] as const) {
+      for (const [i, value, discarded] of [
+        [0, -42n, 0n],
+        [1, 4242n, 3n],
+      ] as const) {
         const view = new DataView(stream.buffer, stream.byteOffset + i * packet, packet);
         const ts = BigInt(1000 + i * 1000);
         // One event, packed: compact large header (id u16, 32-bit timestamp), then the int64.
         view.setUint16(EVENTS_OFFSET, 0, true);
         view.setUint32(EVENTS_OFFSET + 2, Number(ts + 500n), true);
         view.setBigInt64(EVENTS_OFFSET + 6, value, true);
-        const p = preamble({ timestampBegin: ts, timestampEnd: ts + 900n, contentSizeBits: BigInt((EVENTS_OFFSET + 14) * 8), packetSeqNum: BigInt(i), eventsDiscarded: discarded, cpuId: 0 });
+        const p = preamble({
+          timestampBegin: ts,
+          timestampEnd: ts + 900n,
+          contentSizeBits: BigInt((EVENTS_OFFSET + 14) * 8),
+          packetSeqNum: BigInt(i),
+          eventsDiscarded: discarded,
+          cpuId: 0,
+        });
         writePacketPreamble(view, 0, p);
-        index.push(encodeIndexEntry({ offset: BigInt(i * packet), packetSizeBits: p.packetSizeBits, contentSizeBits: p.contentSizeBits, timestampBegin: p.timestampBegin, timestampEnd: p.timestampEnd, eventsDiscarded: p.eventsDiscarded, streamId: 0n, streamInstanceId: p.streamInstanceId, packetSeqNum: p.packetSeqNum }));
+        index.push(
+          encodeIndexEntry({
+            offset: BigInt(i * packet),
+            packetSizeBits: p.packetSizeBits,
+            contentSizeBits: p.contentSizeBits,
+            timestampBegin: p.timestampBegin,
+            timestampEnd: p.timestampEnd,
+            eventsDiscarded: p.eventsDiscarded,
+            streamId: 0n,
+            streamInstanceId: p.streamInstanceId,
+            packetSeqNum: p.packetSeqNum,
+          }),
+        );
       }
       fs.writeFileSync(path.join(dir, 'channel0_0'), stream);
       fs.mkdirSync(path.join(dir, 'index'));
@@ -140,7 +203,9 @@ event { name = "test:value"; id = 0; stream_id = 0; fields := struct { int64_t _
           '[00000000000000002500] (+000000001000) test:value: { cpu_id = 0 }, { value = 4242 }\n',
       );
       // The second packet's events_discarded, between the end of the first and the end of the second.
-      expect(r.stderr).to.include('WARNING: Tracer discarded 3 events between [00:00:00.000001900] and [00:00:00.000002900]');
+      expect(r.stderr).to.include(
+        'WARNING: Tracer discarded 3 events between [00:00:00.000001900] and [00:00:00.000002900]',
+      );
       expect(r.stderr).to.include('(stream class ID: 0, stream ID: 7)');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -17,8 +17,26 @@ function rng(seed: number): () => number {
 }
 
 const EVENTS: MetadataEvent[] = [
-  { id: 0, name: 'f:a', loglevel: 13, fields: [{ name: 's', type: 'string' }, { name: 'q', type: 'seq:u16' }, { name: 'e', type: 'enum:u8:{"X":1}' }] },
-  { id: 1, name: 'f:b', loglevel: 13, fields: [{ name: 'c', type: 'char[5]' }, { name: 'd', type: 'double' }, { name: 'b', type: 'bytes' }] },
+  {
+    id: 0,
+    name: 'f:a',
+    loglevel: 13,
+    fields: [
+      { name: 's', type: 'string' },
+      { name: 'q', type: 'seq:u16' },
+      { name: 'e', type: 'enum:u8:{"X":1}' },
+    ],
+  },
+  {
+    id: 1,
+    name: 'f:b',
+    loglevel: 13,
+    fields: [
+      { name: 'c', type: 'char[5]' },
+      { name: 'd', type: 'double' },
+      { name: 'b', type: 'bytes' },
+    ],
+  },
 ];
 
 function readAll(dir: string): { count: number; error?: unknown } {
@@ -41,11 +59,21 @@ describe('CTF reader on corrupted traces', function () {
   let metadata: string;
   before(() => {
     dir = tmpDir('fuzz');
-    metadata = metadataText({ uuid: UUID, env: {}, clock: { name: 'monotonic', offsetNs: 0n }, streams: [{ id: 0, contexts: ['vtid', 'procname'], events: EVENTS }] });
+    metadata = metadataText({
+      uuid: UUID,
+      env: {},
+      clock: { name: 'monotonic', offsetNs: 0n },
+      streams: [{ id: 0, contexts: ['vtid', 'procname'], events: EVENTS }],
+    });
     const s = new StreamBuilder({ streamId: 0, instanceId: 0n, cpuId: 0, packetSize: 1024 });
     for (let i = 0; i < 60; i++) {
       const ctx = { vtid: i, procname: 'fuzz' };
-      if (i % 2) s.event(1, BigInt(1000 + i), body(EVENTS[1], ['abcde', i / 3, Uint8Array.from([i, i + 1])], ['vtid', 'procname'], ctx));
+      if (i % 2)
+        s.event(
+          1,
+          BigInt(1000 + i),
+          body(EVENTS[1], ['abcde', i / 3, Uint8Array.from([i, i + 1])], ['vtid', 'procname'], ctx),
+        );
       else s.event(0, BigInt(1000 + i), body(EVENTS[0], [`s${i}`, [i, i * 2], 1], ['vtid', 'procname'], ctx));
     }
     stream = s.bytes();
@@ -72,7 +100,8 @@ describe('CTF reader on corrupted traces', function () {
       const cut = rand() < 0.2 ? Math.floor(rand() * b.length) : b.length;
       fs.writeFileSync(path.join(dir, 'chan_0'), b.subarray(0, cut));
       const r = readAll(dir);
-      if (r.error !== undefined && !(r.error instanceof CtfError)) throw new Error(`round ${round}: ${(r.error as Error).stack}`);
+      if (r.error !== undefined && !(r.error instanceof CtfError))
+        throw new Error(`round ${round}: ${(r.error as Error).stack}`);
       expect(r.count).to.be.at.most(60);
     }
   });
@@ -84,9 +113,13 @@ describe('CTF reader on corrupted traces', function () {
     for (let round = 0; round < 300; round++) {
       const b = Buffer.from(text);
       for (let k = 0; k < 3; k++) b[Math.floor(rand() * b.length)] = 0x20 + Math.floor(rand() * 0x5f);
-      fs.writeFileSync(path.join(dir, 'metadata'), b.subarray(0, rand() < 0.2 ? Math.floor(rand() * b.length) : b.length));
+      fs.writeFileSync(
+        path.join(dir, 'metadata'),
+        b.subarray(0, rand() < 0.2 ? Math.floor(rand() * b.length) : b.length),
+      );
       const r = readAll(dir);
-      if (r.error !== undefined && !(r.error instanceof CtfError)) throw new Error(`round ${round}: ${(r.error as Error).stack}`);
+      if (r.error !== undefined && !(r.error instanceof CtfError))
+        throw new Error(`round ${round}: ${(r.error as Error).stack}`);
     }
   });
 });

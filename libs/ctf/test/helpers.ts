@@ -7,7 +7,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  encodeIndexEntry, encodeIndexHeader, EVENTS_OFFSET, formatEvent, IndexEntry, MetadataEvent, newTextState, readEvents, TextOptions, TraceEvent, writePacketPreamble,
+  encodeIndexEntry,
+  encodeIndexHeader,
+  EVENTS_OFFSET,
+  formatEvent,
+  IndexEntry,
+  MetadataEvent,
+  newTextState,
+  readEvents,
+  TextOptions,
+  TraceEvent,
+  writePacketPreamble,
 } from '../src';
 
 export const UUID = '2a6422d0-6cee-4ee0-8f42-11a2b3c4d5e6';
@@ -78,7 +88,7 @@ export function encodeField(type: string, v: unknown): Buffer {
   m = /^enum:([us]\d+):(\{.*\})$/s.exec(type);
   if (m) {
     const labels = JSON.parse(m[2]) as Record<string, number>;
-    return intBytes(m[1], typeof v === 'string' ? labels[v] ?? 0 : (v as number));
+    return intBytes(m[1], typeof v === 'string' ? (labels[v] ?? 0) : (v as number));
   }
   throw new Error(`no encoder for ${type}`);
 }
@@ -87,7 +97,13 @@ export function encodeFields(fields: { type: string }[], values: unknown[]): Buf
   return Buffer.concat(fields.map((f, i) => encodeField(f.type, values[i])));
 }
 
-const CONTEXT_TYPES: Record<string, string> = { vpid: 's32', vtid: 's32', vuid: 'u32', vgid: 'u32', procname: 'char[17]' };
+const CONTEXT_TYPES: Record<string, string> = {
+  vpid: 's32',
+  vtid: 's32',
+  vuid: 'u32',
+  vgid: 'u32',
+  procname: 'char[17]',
+};
 
 export function encodeContexts(contexts: string[], values: Record<string, unknown>): Buffer {
   return Buffer.concat(contexts.map((c) => encodeField(CONTEXT_TYPES[c], values[c])));
@@ -171,8 +187,15 @@ export class StreamBuilder {
     });
     const offset = this.packets.reduce((a, p) => a + p.length, 0);
     this.index.push({
-      offset: BigInt(offset), packetSizeBits: BigInt(this.size * 8), contentSizeBits: BigInt(this.used * 8), timestampBegin: this.begin, timestampEnd: end,
-      eventsDiscarded: this.discarded, streamId: BigInt(this.o.streamId), streamInstanceId: this.o.instanceId, packetSeqNum: this.seq,
+      offset: BigInt(offset),
+      packetSizeBits: BigInt(this.size * 8),
+      contentSizeBits: BigInt(this.used * 8),
+      timestampBegin: this.begin,
+      timestampEnd: end,
+      eventsDiscarded: this.discarded,
+      streamId: BigInt(this.o.streamId),
+      streamInstanceId: this.o.instanceId,
+      packetSeqNum: this.seq,
     });
     this.packets.push(this.cur);
     this.cur = undefined;
@@ -196,25 +219,40 @@ export class StreamBuilder {
     const data = this.bytes();
     fs.writeFileSync(path.join(dir, name), data);
     fs.mkdirSync(path.join(dir, 'index'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'index', `${name}.idx`), Buffer.concat([encodeIndexHeader(), ...this.index.map(encodeIndexEntry)]));
+    fs.writeFileSync(
+      path.join(dir, 'index', `${name}.idx`),
+      Buffer.concat([encodeIndexHeader(), ...this.index.map(encodeIndexEntry)]),
+    );
     return path.join(dir, name);
   }
 }
 
 /** The body (contexts + fields) of an event of `e`. */
-export function body(e: MetadataEvent, values: unknown[], contexts: string[] = [], ctx: Record<string, unknown> = {}): Buffer {
+export function body(
+  e: MetadataEvent,
+  values: unknown[],
+  contexts: string[] = [],
+  ctx: Record<string, unknown> = {},
+): Buffer {
   return Buffer.concat([encodeContexts(contexts, ctx), encodeFields(e.fields, values)]);
 }
 
 // ---- babeltrace2 ----------------------------------------------------------------------------
 
 export function babeltrace(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('babeltrace2', args, { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync('babeltrace2', args, {
+    encoding: 'utf8',
+    env: { ...process.env, TZ: 'UTC' },
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Our lines for the traces at `paths`, as babeltrace2 would print them. */
-export function ourLines(paths: string[], opts: TextOptions = { gmt: true }): { lines: string[]; events: TraceEvent[] } {
+export function ourLines(
+  paths: string[],
+  opts: TextOptions = { gmt: true },
+): { lines: string[]; events: TraceEvent[] } {
   const state = newTextState();
   const events = [...readEvents(paths)];
   return { lines: events.map((e) => formatEvent(e, state, opts)), events };
@@ -229,7 +267,10 @@ let staleStrings: boolean | undefined;
  * in theirs is taken as "" too; the tests assert those values directly as well.
  */
 function withEmptyStrings(ours: string, theirs: string): string {
-  if (staleStrings === undefined) staleStrings = /^Babeltrace 2\.0\.[0-4]\b/m.test(spawnSync('babeltrace2', ['--version'], { encoding: 'utf8' }).stdout ?? '');
+  if (staleStrings === undefined)
+    staleStrings = /^Babeltrace 2\.0\.[0-4]\b/m.test(
+      spawnSync('babeltrace2', ['--version'], { encoding: 'utf8' }).stdout ?? '',
+    );
   if (!staleStrings || ours === theirs) return theirs;
   let out = theirs;
   let from = 0;
@@ -246,7 +287,10 @@ function withEmptyStrings(ours: string, theirs: string): string {
 }
 
 /** Runs babeltrace2 on `paths` and checks that every line equals ours; returns our events. */
-export function sameAsBabeltrace(paths: string[], opts: { stderr?: string | RegExp; args?: string[]; text?: TextOptions } = {}): TraceEvent[] {
+export function sameAsBabeltrace(
+  paths: string[],
+  opts: { stderr?: string | RegExp; args?: string[]; text?: TextOptions } = {},
+): TraceEvent[] {
   const bt = babeltrace([...(opts.args ?? ['--clock-gmt']), ...paths]);
   expect(bt.status, bt.stderr).to.equal(0);
   if (opts.stderr === undefined) expect(bt.stderr).to.equal('');

@@ -91,9 +91,14 @@ describe('a real LTTng-UST trace', function () {
     fs.mkdirSync(env.LTTNG_HOME!, { recursive: true });
     fs.writeFileSync(path.join(tmp, 'tp.h'), PROVIDER);
     fs.writeFileSync(path.join(tmp, 'prog.c'), PROGRAM);
-    const cc = spawnSync('gcc', ['-O1', '-I.', 'prog.c', '-o', 'prog', '-llttng-ust', '-ldl'], { cwd: tmp, encoding: 'utf8' });
+    const cc = spawnSync('gcc', ['-O1', '-I.', 'prog.c', '-o', 'prog', '-llttng-ust', '-ldl'], {
+      cwd: tmp,
+      encoding: 'utf8',
+    });
     if (cc.status !== 0) {
-      console.log(`    (skipped: cannot build an LTTng-UST program, is liblttng-ust-dev installed? ${cc.stderr.split('\n')[0]})`);
+      console.log(
+        `    (skipped: cannot build an LTTng-UST program, is liblttng-ust-dev installed? ${cc.stderr.split('\n')[0]})`,
+      );
       this.skip();
     }
     // Our own session daemon unless one already answers (a root daemon is the global one).
@@ -106,11 +111,42 @@ describe('a real LTTng-UST trace', function () {
     const sessions = [`${session}-uid`, `${session}-pid`];
     try {
       run('lttng', ['create', sessions[0], `--output=${path.join(out, 'uid-session')}`]);
-      run('lttng', ['enable-channel', '-u', '-s', sessions[0], '--buffers-uid', '--subbuf-size=8192', '--num-subbuf=64', 'uidch']);
-      run('lttng', ['add-context', '-u', '-s', sessions[0], '-c', 'uidch', '-t', 'vpid', '-t', 'vtid', '-t', 'procname']);
+      run('lttng', [
+        'enable-channel',
+        '-u',
+        '-s',
+        sessions[0],
+        '--buffers-uid',
+        '--subbuf-size=8192',
+        '--num-subbuf=64',
+        'uidch',
+      ]);
+      run('lttng', [
+        'add-context',
+        '-u',
+        '-s',
+        sessions[0],
+        '-c',
+        'uidch',
+        '-t',
+        'vpid',
+        '-t',
+        'vtid',
+        '-t',
+        'procname',
+      ]);
       run('lttng', ['enable-event', '-u', '-s', sessions[0], '-c', 'uidch', 'ctftest:*']);
       run('lttng', ['create', sessions[1], `--output=${path.join(out, 'pid-session')}`]);
-      run('lttng', ['enable-channel', '-u', '-s', sessions[1], '--buffers-pid', '--subbuf-size=8192', '--num-subbuf=64', 'pidch']);
+      run('lttng', [
+        'enable-channel',
+        '-u',
+        '-s',
+        sessions[1],
+        '--buffers-pid',
+        '--subbuf-size=8192',
+        '--num-subbuf=64',
+        'pidch',
+      ]);
       run('lttng', ['enable-event', '-u', '-s', sessions[1], '-c', 'pidch', 'ctftest:ev']);
       for (const s of sessions) run('lttng', ['start', s]);
       // The program waits for its registration (10 s at most) so that no event is lost.
@@ -148,7 +184,12 @@ describe('a real LTTng-UST trace', function () {
     expect(traces[1]).to.equal(path.join(out, `uid-session/ust/uid/${process.getuid!()}/64-bit`));
     expect(fs.readFileSync(path.join(traces[1], 'metadata')).readUInt32LE(0)).to.equal(0x75d11d57);
     const uid = CtfTrace.open(traces[1]);
-    expect(uid.env).to.include({ domain: 'ust', tracer_name: 'lttng-ust', tracer_major: 2, tracer_buffering_scheme: 'uid' });
+    expect(uid.env).to.include({
+      domain: 'ust',
+      tracer_name: 'lttng-ust',
+      tracer_major: 2,
+      tracer_buffering_scheme: 'uid',
+    });
     expect(uid.clockOffsetNs > 1_500_000_000_000_000_000n).to.equal(true);
     const pid = CtfTrace.open(traces[0]);
     expect(pid.env).to.include({ procname: 'prog', tracer_buffering_scheme: 'pid' });
@@ -161,12 +202,18 @@ describe('a real LTTng-UST trace', function () {
     expect(events.length).to.equal(2 * COUNT);
     const evs = events.filter((e) => e.name === 'ctftest:ev');
     expect(evs.length).to.equal(COUNT);
-    expect(events.filter((e) => e.name === 'ctftest:empty').every((e) => Object.keys(e.fields).length === 0)).to.equal(true);
+    expect(events.filter((e) => e.name === 'ctftest:empty').every((e) => Object.keys(e.fields).length === 0)).to.equal(
+      true,
+    );
     for (let i = 0; i < COUNT; i++) {
       const e = evs[i];
       const a = i - 3;
       const n = i % 4;
-      expect({ ...e.context }).to.deep.equal({ vpid: evs[0].context.vpid, vtid: evs[0].context.vpid, procname: 'prog' });
+      expect({ ...e.context }).to.deep.equal({
+        vpid: evs[0].context.vpid,
+        vtid: evs[0].context.vpid,
+        procname: 'prog',
+      });
       expect({ ...e.fields, col: undefined }).to.deep.equal({
         a,
         big: intOf(BigInt.asUintN(64, BigInt.asUintN(64, BigInt(a)) * 3000000000000000000n)),
@@ -185,7 +232,9 @@ describe('a real LTTng-UST trace', function () {
         col: undefined,
       });
       const c = i % 8;
-      expect(e.fields.col).to.deep.equal(new EnumValue(c, c === 0 ? ['RED'] : c <= 5 ? ['MID'] : c === 6 ? ['AUTO'] : []));
+      expect(e.fields.col).to.deep.equal(
+        new EnumValue(c, c === 0 ? ['RED'] : c <= 5 ? ['MID'] : c === 6 ? ['AUTO'] : []),
+      );
       if (i > 0) expect(e.timestamp >= evs[i - 1].timestamp).to.equal(true);
     }
   });

@@ -1,17 +1,47 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fieldDeclarations, metadataEventsText, metadataText, parseMetadata, TraceDescription, tsdlIdentifier, tsdlString } from '../src';
+import {
+  fieldDeclarations,
+  metadataEventsText,
+  metadataText,
+  parseMetadata,
+  TraceDescription,
+  tsdlIdentifier,
+  tsdlString,
+} from '../src';
 import { body, hasBabeltrace, sameAsBabeltrace, StreamBuilder, tmpDir } from './helpers';
 
-const INT = (size: number, signed: boolean, extra = 'encoding = none; base = 10;') => `integer { size = ${size}; align = 8; signed = ${signed ? 1 : 0}; ${extra} }`;
+const INT = (size: number, signed: boolean, extra = 'encoding = none; base = 10;') =>
+  `integer { size = ${size}; align = 8; signed = ${signed ? 1 : 0}; ${extra} }`;
 
 function small(): TraceDescription {
   return {
     uuid: '2A6422D0-6cee-4ee0-8f42-11a2b3c4d5e6',
     env: { hostname: 'h', vpid: 42 },
-    clock: { name: 'monotonic', offsetNs: -1n, uuid: '11111111-2222-3333-4444-555555555555', description: 'Monotonic Clock' },
-    streams: [{ id: 0, contexts: ['vpid', 'procname'], events: [{ id: 0, name: 'app:req', loglevel: 6, fields: [{ name: 'id', type: 'u64' }, { name: 'path', type: 'string' }] }] }],
+    clock: {
+      name: 'monotonic',
+      offsetNs: -1n,
+      uuid: '11111111-2222-3333-4444-555555555555',
+      description: 'Monotonic Clock',
+    },
+    streams: [
+      {
+        id: 0,
+        contexts: ['vpid', 'procname'],
+        events: [
+          {
+            id: 0,
+            name: 'app:req',
+            loglevel: 6,
+            fields: [
+              { name: 'id', type: 'u64' },
+              { name: 'path', type: 'string' },
+            ],
+          },
+        ],
+      },
+    ],
   };
 }
 
@@ -116,10 +146,18 @@ event {
     expect(d('char[16]')).to.deep.equal([`${INT(8, false, 'encoding = UTF8; base = 10;')} _f[16];`]);
     expect(d('s32[4]')).to.deep.equal([`${INT(32, true)} _f[4];`]);
     expect(d('seq:s16')).to.deep.equal([`${INT(32, false)} __f_length;`, `${INT(16, true)} _f[ __f_length ];`]);
-    expect(d('bytes')).to.deep.equal([`${INT(32, false)} __f_length;`, `${INT(8, false, 'encoding = none; base = 16;')} _f[ __f_length ];`]);
-    expect(d('enum:s8:{"A":-1,"B \\"b\\"":2,"A2":-1}')).to.deep.equal([`enum : ${INT(8, true)} { "A" = -1, "B \\"b\\"" = 2, "A2" = -1 } _f;`]);
+    expect(d('bytes')).to.deep.equal([
+      `${INT(32, false)} __f_length;`,
+      `${INT(8, false, 'encoding = none; base = 16;')} _f[ __f_length ];`,
+    ]);
+    expect(d('enum:s8:{"A":-1,"B \\"b\\"":2,"A2":-1}')).to.deep.equal([
+      `enum : ${INT(8, true)} { "A" = -1, "B \\"b\\"" = 2, "A2" = -1 } _f;`,
+    ]);
     expect(() => d('u128')).to.throw(TypeError, 'field "f": unknown field type "u128"');
-    expect(() => d('enum:u8:{"A":1.5}')).to.throw(TypeError, 'field "f": the value of label "A" must be a safe integer');
+    expect(() => d('enum:u8:{"A":1.5}')).to.throw(
+      TypeError,
+      'field "f": the value of label "A" must be a safe integer',
+    );
     expect(() => d('enum:u8:{}')).to.throw(TypeError, 'field "f": an enumeration needs at least one label');
     expect(() => d('enum:u8:{nope}')).to.throw(TypeError, 'field "f": the enumeration labels are not JSON');
   });
@@ -129,7 +167,19 @@ event {
     expect(tsdlIdentifier('a-b.c')).to.equal('_a_b_c');
     expect(tsdlIdentifier('Bool')).to.equal('__Bool');
     expect(tsdlIdentifier('')).to.equal('_');
-    const text = metadataEventsText(3, [{ id: 9, name: 'p:e', loglevel: 13, fields: [{ name: 'a-b', type: 'u8' }, { name: 'a_b', type: 'u8' }, { name: 's', type: 'seq:u8' }, { name: '_s_length', type: 'u8' }] }]);
+    const text = metadataEventsText(3, [
+      {
+        id: 9,
+        name: 'p:e',
+        loglevel: 13,
+        fields: [
+          { name: 'a-b', type: 'u8' },
+          { name: 'a_b', type: 'u8' },
+          { name: 's', type: 'seq:u8' },
+          { name: '_s_length', type: 'u8' },
+        ],
+      },
+    ]);
     expect(text).to.equal(`event {
 	name = "p:e";
 	id = 9;
@@ -145,7 +195,9 @@ event {
 };
 
 `);
-    expect(metadataEventsText(0, [{ id: 1, name: 'p:none', loglevel: 0, fields: [] }])).to.equal('event {\n\tname = "p:none";\n\tid = 1;\n\tstream_id = 0;\n\tloglevel = 0;\n\tfields := struct {\n\t};\n};\n\n');
+    expect(metadataEventsText(0, [{ id: 1, name: 'p:none', loglevel: 0, fields: [] }])).to.equal(
+      'event {\n\tname = "p:none";\n\tid = 1;\n\tstream_id = 0;\n\tloglevel = 0;\n\tfields := struct {\n\t};\n};\n\n',
+    );
   });
 
   it('escapes string literals so that readers get the same text back', () => {
@@ -165,9 +217,15 @@ event {
     };
     expect(bad((d) => (d.uuid = 'nope'))).to.throw(TypeError, 'trace uuid "nope" is not 8-4-4-4-12 hexadecimal');
     expect(bad((d) => (d.clock.name = 'my clock'))).to.throw(TypeError, 'clock name "my clock" is not an identifier');
-    expect(bad((d) => (d.streams[0].contexts = ['pid']))).to.throw(TypeError, 'stream 0: unknown context "pid" (allowed: vpid, vtid, vuid, vgid, procname)');
+    expect(bad((d) => (d.streams[0].contexts = ['pid']))).to.throw(
+      TypeError,
+      'stream 0: unknown context "pid" (allowed: vpid, vtid, vuid, vgid, procname)',
+    );
     expect(bad((d) => d.streams.push({ ...d.streams[0] }))).to.throw(TypeError, 'stream id 0 is described twice');
-    expect(bad((d) => (d.streams[0].events[0].id = -1))).to.throw(RangeError, 'the id of event "app:req" must be an integer from 0 to 4294967295, not -1');
+    expect(bad((d) => (d.streams[0].events[0].id = -1))).to.throw(
+      RangeError,
+      'the id of event "app:req" must be an integer from 0 to 4294967295, not -1',
+    );
   });
 });
 

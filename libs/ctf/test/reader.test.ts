@@ -2,7 +2,16 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  CtfError, CtfTrace, EnumValue, findTraces, MetadataEvent, metadataEventsText, metadataText, readEvents, TraceDescription, TraceEvent,
+  CtfError,
+  CtfTrace,
+  EnumValue,
+  findTraces,
+  MetadataEvent,
+  metadataEventsText,
+  metadataText,
+  readEvents,
+  TraceDescription,
+  TraceEvent,
 } from '../src';
 import { body, hasBabeltrace, sameAsBabeltrace, StreamBuilder, tmpDir, UUID } from './helpers';
 
@@ -25,20 +34,55 @@ const EVENTS: MetadataEvent[] = [
   { id: 9, name: 'types:double', loglevel: 9, fields: [{ name: 'v', type: 'double' }] },
   { id: 10, name: 'types:string', loglevel: 10, fields: [{ name: 'v', type: 'string' }] },
   { id: 11, name: 'types:chars', loglevel: 11, fields: [{ name: 'v', type: 'char[8]' }] },
-  { id: 12, name: 'types:array', loglevel: 12, fields: [{ name: 'v', type: 'u16[3]' }, { name: 'w', type: 's64[2]' }] },
+  {
+    id: 12,
+    name: 'types:array',
+    loglevel: 12,
+    fields: [
+      { name: 'v', type: 'u16[3]' },
+      { name: 'w', type: 's64[2]' },
+    ],
+  },
   { id: 13, name: 'types:seq', loglevel: 13, fields: [{ name: 'v', type: 'seq:s16' }] },
   { id: 14, name: 'types:bytes', loglevel: 14, fields: [{ name: 'v', type: 'bytes' }] },
-  { id: 15, name: 'types:enum', loglevel: 13, fields: [{ name: 'v', type: `enum:u8:${enumLabels}` }, { name: 'w', type: 'enum:s32:{"NEG":-5,"ZERO":0}' }] },
-  { id: 16, name: 'types:mixed', loglevel: 6, fields: [{ name: 'id', type: 'u64' }, { name: 'latency', type: 'double' }, { name: 'path', type: 'string' }, { name: 'seq', type: 'seq:u8' }, { name: 'tail', type: 's8' }] },
+  {
+    id: 15,
+    name: 'types:enum',
+    loglevel: 13,
+    fields: [
+      { name: 'v', type: `enum:u8:${enumLabels}` },
+      { name: 'w', type: 'enum:s32:{"NEG":-5,"ZERO":0}' },
+    ],
+  },
+  {
+    id: 16,
+    name: 'types:mixed',
+    loglevel: 6,
+    fields: [
+      { name: 'id', type: 'u64' },
+      { name: 'latency', type: 'double' },
+      { name: 'path', type: 'string' },
+      { name: 'seq', type: 'seq:u8' },
+      { name: 'tail', type: 's8' },
+    ],
+  },
   { id: 70000, name: 'types:far_id', loglevel: 13, fields: [{ name: 'v', type: 'u32' }] },
   { id: 17, name: 'types:empty', loglevel: 13, fields: [] },
 ];
 
-function description(streams: TraceDescription['streams'], extraEnv: Record<string, string | number> = {}): TraceDescription {
+function description(
+  streams: TraceDescription['streams'],
+  extraEnv: Record<string, string | number> = {},
+): TraceDescription {
   return {
     uuid: UUID,
     env: { hostname: 'testhost', domain: 'ust', tracer_name: 'tstrace', tracer_major: 0, tracer_minor: 1, ...extraEnv },
-    clock: { name: 'monotonic', description: 'Monotonic Clock', offsetNs: OFFSET, uuid: '11111111-2222-3333-4444-555555555555' },
+    clock: {
+      name: 'monotonic',
+      description: 'Monotonic Clock',
+      offsetNs: OFFSET,
+      uuid: '11111111-2222-3333-4444-555555555555',
+    },
     streams,
   };
 }
@@ -66,15 +110,30 @@ const CASES: { id: number; values: unknown[]; expect: Record<string, unknown> }[
   { id: 10, values: ['q"\\?\'\n\t\x1b\x01 end'], expect: { v: 'q"\\?\'\n\t\x1b\x01 end' } },
   { id: 11, values: ['abc'], expect: { v: 'abc' } },
   { id: 11, values: ['ünïcödé'], expect: { v: 'ünïcö' } },
-  { id: 12, values: [[1, 2, 65535], [-1n, 18446744073709551615n]], expect: { v: [1, 2, 65535], w: [-1, -1] } },
+  {
+    id: 12,
+    values: [
+      [1, 2, 65535],
+      [-1n, 18446744073709551615n],
+    ],
+    expect: { v: [1, 2, 65535], w: [-1, -1] },
+  },
   { id: 13, values: [[-1, 0, 32767, -32768]], expect: { _v_length: 4, v: [-1, 0, 32767, -32768] } },
   { id: 13, values: [[]], expect: { _v_length: 0, v: [] } },
   { id: 14, values: [Uint8Array.from([1, 2, 255])], expect: { _v_length: 3, v: [1, 2, 255] } },
   { id: 14, values: [new Uint8Array(0)], expect: { _v_length: 0, v: [] } },
   { id: 15, values: ['GREEN', 'NEG'], expect: { v: new EnumValue(1, ['GREEN']), w: new EnumValue(-5, ['NEG']) } },
-  { id: 15, values: ['BLUE', 'ZERO'], expect: { v: new EnumValue(2, ['BLUE', 'ALSO_BLUE']), w: new EnumValue(0, ['ZERO']) } },
+  {
+    id: 15,
+    values: ['BLUE', 'ZERO'],
+    expect: { v: new EnumValue(2, ['BLUE', 'ALSO_BLUE']), w: new EnumValue(0, ['ZERO']) },
+  },
   { id: 15, values: [7, 9], expect: { v: new EnumValue(7, ['WITH "QUOTES" \\ ?']), w: new EnumValue(9, []) } },
-  { id: 16, values: [42n, 0.25, '/api/orders?id=1', [104, 105], -7], expect: { id: 42, latency: 0.25, path: '/api/orders?id=1', _seq_length: 2, seq: [104, 105], tail: -7 } },
+  {
+    id: 16,
+    values: [42n, 0.25, '/api/orders?id=1', [104, 105], -7],
+    expect: { id: 42, latency: 0.25, path: '/api/orders?id=1', _seq_length: 2, seq: [104, 105], tail: -7 },
+  },
   { id: 70000, values: [123], expect: { v: 123 } },
   { id: 17, values: [], expect: {} },
 ];
@@ -90,14 +149,48 @@ describe('CTF reader: traces as tstrace writes them', function () {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** Stream class 0 (vpid vtid procname) on two CPUs, stream class 1 (vuid vgid) on one. */
-  function writeTypesTrace(cases = CASES): { written: { id: number; ts: bigint; cpu: number; sc: number; ctx: Record<string, unknown>; expect: Record<string, unknown> }[] } {
+  function writeTypesTrace(cases = CASES): {
+    written: {
+      id: number;
+      ts: bigint;
+      cpu: number;
+      sc: number;
+      ctx: Record<string, unknown>;
+      expect: Record<string, unknown>;
+    }[];
+  } {
     const s0: MetadataEvent[] = EVENTS;
-    const s1: MetadataEvent[] = [{ id: 0, name: 'other:tick', loglevel: 6, fields: [{ name: 'n', type: 'u32' }, { name: 'label', type: 'string' }] }];
-    fs.writeFileSync(path.join(dir, 'metadata'), metadataText(description([{ id: 0, contexts: ['vpid', 'vtid', 'procname'], events: s0 }, { id: 1, contexts: ['vuid', 'vgid'], events: s1 }])));
+    const s1: MetadataEvent[] = [
+      {
+        id: 0,
+        name: 'other:tick',
+        loglevel: 6,
+        fields: [
+          { name: 'n', type: 'u32' },
+          { name: 'label', type: 'string' },
+        ],
+      },
+    ];
+    fs.writeFileSync(
+      path.join(dir, 'metadata'),
+      metadataText(
+        description([
+          { id: 0, contexts: ['vpid', 'vtid', 'procname'], events: s0 },
+          { id: 1, contexts: ['vuid', 'vgid'], events: s1 },
+        ]),
+      ),
+    );
     const cpu0 = new StreamBuilder({ streamId: 0, instanceId: 10n, cpuId: 0 });
     const cpu1 = new StreamBuilder({ streamId: 0, instanceId: 11n, cpuId: 1 });
     const other = new StreamBuilder({ streamId: 1, instanceId: 20n, cpuId: 0, packetSize: 8192 });
-    const written: { id: number; ts: bigint; cpu: number; sc: number; ctx: Record<string, unknown>; expect: Record<string, unknown> }[] = [];
+    const written: {
+      id: number;
+      ts: bigint;
+      cpu: number;
+      sc: number;
+      ctx: Record<string, unknown>;
+      expect: Record<string, unknown>;
+    }[] = [];
     let ts = T0;
     cases.forEach((c, i) => {
       const e = EVENTS.find((x) => x.id === c.id)!;
@@ -105,14 +198,32 @@ describe('CTF reader: traces as tstrace writes them', function () {
       for (let round = 0; round < 12; round++) {
         const cpu = (i + round) % 2;
         ts += BigInt(1000 + i * 7 + round);
-        const ctx = { vpid: 4000 + cpu, vtid: 4100 + round, procname: round % 3 === 0 ? 'node' : 'a-very-long-process-name' };
+        const ctx = {
+          vpid: 4000 + cpu,
+          vtid: 4100 + round,
+          procname: round % 3 === 0 ? 'node' : 'a-very-long-process-name',
+        };
         (cpu === 0 ? cpu0 : cpu1).event(c.id, ts, body(e, c.values, ['vpid', 'vtid', 'procname'], ctx));
-        written.push({ id: c.id, ts, cpu, sc: 0, ctx: { ...ctx, procname: ctx.procname.slice(0, 17) }, expect: c.expect });
+        written.push({
+          id: c.id,
+          ts,
+          cpu,
+          sc: 0,
+          ctx: { ...ctx, procname: ctx.procname.slice(0, 17) },
+          expect: c.expect,
+        });
         if (round % 4 === 0) {
           ts += 3n;
           const ctx1 = { vuid: 1000, vgid: 100 + round };
           other.event(0, ts, body(s1[0], [i * 100 + round, `tick ${i}/${round}`], ['vuid', 'vgid'], ctx1));
-          written.push({ id: 0, ts, cpu: 0, sc: 1, ctx: ctx1, expect: { n: i * 100 + round, label: `tick ${i}/${round}` } });
+          written.push({
+            id: 0,
+            ts,
+            cpu: 0,
+            sc: 1,
+            ctx: ctx1,
+            expect: { n: i * 100 + round, label: `tick ${i}/${round}` },
+          });
         }
       }
     });
@@ -125,7 +236,13 @@ describe('CTF reader: traces as tstrace writes them', function () {
   it('reads back every field type, with the contexts of two stream classes, in time order', () => {
     const { written } = writeTypesTrace();
     const trace = CtfTrace.open(dir);
-    expect(trace.env).to.deep.equal({ hostname: 'testhost', domain: 'ust', tracer_name: 'tstrace', tracer_major: 0, tracer_minor: 1 });
+    expect(trace.env).to.deep.equal({
+      hostname: 'testhost',
+      domain: 'ust',
+      tracer_name: 'tstrace',
+      tracer_major: 0,
+      tracer_minor: 1,
+    });
     expect(trace.clockOffsetNs).to.equal(OFFSET);
     expect(trace.streams).to.deep.equal(['chan_0', 'chan_1', 'other_0'].map((f) => path.join(dir, f)));
     const events = [...trace.events()];
@@ -142,7 +259,12 @@ describe('CTF reader: traces as tstrace writes them', function () {
       const ec = w.sc === 0 ? EVENTS.find((x) => x.id === w.id)! : { name: 'other:tick' };
       expect(e.name).to.equal(ec.name);
     });
-    expect(events[0].packetContext).to.include({ cpu_id: 0, packet_seq_num: 0, events_discarded: 0, packet_size: 32768 });
+    expect(events[0].packetContext).to.include({
+      cpu_id: 0,
+      packet_seq_num: 0,
+      events_discarded: 0,
+      packet_size: 32768,
+    });
     expect(trace.discarded()).to.deep.equal([]);
   });
 
@@ -160,9 +282,20 @@ describe('CTF reader: traces as tstrace writes them', function () {
   it('extends 32-bit timestamps across 2^32 boundaries: by the wrap rule and by extended headers', function () {
     const e: MetadataEvent = { id: 3, name: 'ts:tick', loglevel: 13, fields: [{ name: 'n', type: 'u32' }] };
     const far: MetadataEvent = { id: 65535, name: 'ts:far', loglevel: 13, fields: [{ name: 'n', type: 'u32' }] };
-    fs.writeFileSync(path.join(dir, 'metadata'), metadataText(description([{ id: 0, contexts: [], events: [e, far] }])));
+    fs.writeFileSync(
+      path.join(dir, 'metadata'),
+      metadataText(description([{ id: 0, contexts: [], events: [e, far] }])),
+    );
     const s = new StreamBuilder({ streamId: 0, instanceId: 1n, cpuId: 0 });
-    const stamps = [0xfffffff0n, 0x1_0000_0010n, 0x1_ffff_ff00n, 0x2_0000_0005n, 0x2_0000_0100n, 0x5_0000_0000n, 0x5_0000_0001n];
+    const stamps = [
+      0xfffffff0n,
+      0x1_0000_0010n,
+      0x1_ffff_ff00n,
+      0x2_0000_0005n,
+      0x2_0000_0100n,
+      0x5_0000_0000n,
+      0x5_0000_0001n,
+    ];
     // Compact across the first boundary (the reader adds 2^32 because the low bits went down),
     // extended where the high bits change otherwise; the id 65535 needs an extended header.
     s.event(3, stamps[0], body(e, [0]));
@@ -175,7 +308,15 @@ describe('CTF reader: traces as tstrace writes them', function () {
     s.write(dir, 'chan_0');
     const events = [...CtfTrace.open(dir).events()];
     expect(events.map((x) => x.timestamp)).to.deep.equal(stamps);
-    expect(events.map((x) => `${x.name}=${x.fields.n}`)).to.deep.equal(['ts:tick=0', 'ts:tick=1', 'ts:far=2', 'ts:tick=3', 'ts:tick=4', 'ts:tick=5', 'ts:far=6']);
+    expect(events.map((x) => `${x.name}=${x.fields.n}`)).to.deep.equal([
+      'ts:tick=0',
+      'ts:tick=1',
+      'ts:far=2',
+      'ts:tick=3',
+      'ts:tick=4',
+      'ts:tick=5',
+      'ts:far=6',
+    ]);
     expect(events.map((x) => x.id)).to.deep.equal([3, 3, 65535, 3, 3, 3, 65535]);
     if (hasBabeltrace()) sameAsBabeltrace([dir], { args: ['--clock-cycles'], text: { cycles: true } });
   });
@@ -202,7 +343,10 @@ describe('CTF reader: traces as tstrace writes them', function () {
     ]);
     expect([...trace.events()].map((x) => x.fields.n)).to.deep.equal([1, 4, 2, 5, 3]);
     if (!hasBabeltrace()) return;
-    const at = (ns: bigint) => new Date(Number((OFFSET + ns) / 1_000_000n)).toISOString().slice(11, 19) + '.' + String((OFFSET + ns) % 1_000_000_000n).padStart(9, '0');
+    const at = (ns: bigint) =>
+      new Date(Number((OFFSET + ns) / 1_000_000n)).toISOString().slice(11, 19) +
+      '.' +
+      String((OFFSET + ns) % 1_000_000_000n).padStart(9, '0');
     const warnings = [
       `WARNING: Tracer discarded 3 events between [${at(T0 + 10n)}] and [${at(T0 + 110n)}] in trace "testhost" (UUID: ${UUID}) within stream "${path.join(dir, 'chan_0')}" (stream class ID: 0, stream ID: 1).`,
       `WARNING: Tracer discarded 4 events between [${at(T0 + 110n)}] and [${at(T0 + 210n)}] in trace "testhost" (UUID: ${UUID}) within stream "${path.join(dir, 'chan_0')}" (stream class ID: 0, stream ID: 1).`,
@@ -211,26 +355,51 @@ describe('CTF reader: traces as tstrace writes them', function () {
     const r = sameAsBabeltrace([dir], { stderr: /WARNING/ });
     expect(r.length).to.equal(5);
     // eslint-disable-next-line no-control-regex
-    const stderr = require('node:child_process').spawnSync('babeltrace2', ['--clock-gmt', dir], { encoding: 'utf8' }).stderr.replace(/\x1b\[[0-9;]*m/g, '');
+    const stderr = require('node:child_process')
+      .spawnSync('babeltrace2', ['--clock-gmt', dir], { encoding: 'utf8' })
+      .stderr.replace(/\x1b\[[0-9;]*m/g, '');
     for (const w of warnings) expect(stderr).to.include(w);
   });
 
   it('reads metadata that grew while the session ran (event blocks appended)', function () {
-    const first: MetadataEvent[] = [{ id: 0, name: 'grow:first', loglevel: 13, fields: [{ name: 's', type: 'string' }] }];
+    const first: MetadataEvent[] = [
+      { id: 0, name: 'grow:first', loglevel: 13, fields: [{ name: 's', type: 'string' }] },
+    ];
     const later: MetadataEvent[] = [
       { id: 1, name: 'grow:second', loglevel: 6, fields: [{ name: 'x', type: 's32' }] },
-      { id: 2, name: 'grow:third', loglevel: 4, fields: [{ name: 'c', type: 'char[4]' }, { name: 'e', type: 'enum:u16:{"ON":1,"OFF":0}' }] },
+      {
+        id: 2,
+        name: 'grow:third',
+        loglevel: 4,
+        fields: [
+          { name: 'c', type: 'char[4]' },
+          { name: 'e', type: 'enum:u16:{"ON":1,"OFF":0}' },
+        ],
+      },
     ];
     const file = path.join(dir, 'metadata');
-    fs.writeFileSync(file, metadataText(description([{ id: 0, contexts: ['vtid'], events: first }, { id: 1, contexts: [], events: [] }])));
+    fs.writeFileSync(
+      file,
+      metadataText(
+        description([
+          { id: 0, contexts: ['vtid'], events: first },
+          { id: 1, contexts: [], events: [] },
+        ]),
+      ),
+    );
     fs.appendFileSync(file, metadataEventsText(0, later));
-    fs.appendFileSync(file, metadataEventsText(1, [{ id: 0, name: 'grow:other', loglevel: 13, fields: [{ name: 'n', type: 'u8' }] }]));
+    fs.appendFileSync(
+      file,
+      metadataEventsText(1, [{ id: 0, name: 'grow:other', loglevel: 13, fields: [{ name: 'n', type: 'u8' }] }]),
+    );
     const s = new StreamBuilder({ streamId: 0, instanceId: 0n, cpuId: 0 });
     s.event(0, T0, body(first[0], ['before'], ['vtid'], { vtid: 9 }));
     s.event(1, T0 + 1n, body(later[0], [-12], ['vtid'], { vtid: 9 }));
     s.event(2, T0 + 2n, body(later[1], ['abcd', 'ON'], ['vtid'], { vtid: 10 }));
     s.write(dir, 'chan_0');
-    new StreamBuilder({ streamId: 1, instanceId: 5n, cpuId: 0 }).event(0, T0 + 1n, body({ id: 0, name: '', loglevel: 0, fields: [{ name: 'n', type: 'u8' }] }, [200])).write(dir, 'second_0');
+    new StreamBuilder({ streamId: 1, instanceId: 5n, cpuId: 0 })
+      .event(0, T0 + 1n, body({ id: 0, name: '', loglevel: 0, fields: [{ name: 'n', type: 'u8' }] }, [200]))
+      .write(dir, 'second_0');
     const events = [...readEvents([dir])];
     expect(events.map((e) => [e.name, plain(e.fields)])).to.deep.equal([
       ['grow:first', { s: 'before' }],
@@ -264,14 +433,24 @@ describe('CTF reader: traces as tstrace writes them', function () {
     expect(findTraces(session)).to.deep.equal([pidDir, uidDir]);
     const events = [...readEvents([session])];
     expect(events.map((x) => x.fields.n)).to.deep.equal([0, 100, 1, 101, 2, 102, 3, 103, 4, 104]);
-    expect(events.map((x) => x.timeNs - OFFSET)).to.deep.equal([0, 50, 100, 150, 200, 250, 300, 350, 400, 450].map((n) => T0 + BigInt(n)));
+    expect(events.map((x) => x.timeNs - OFFSET)).to.deep.equal(
+      [0, 50, 100, 150, 200, 250, 300, 350, 400, 450].map((n) => T0 + BigInt(n)),
+    );
     if (hasBabeltrace()) sameAsBabeltrace([session]);
   });
 
   it('orders simultaneous events of different streams as babeltrace2 does', function () {
     const e: MetadataEvent = { id: 0, name: 'tie:a', loglevel: 13, fields: [{ name: 'n', type: 'u8' }] };
     const f: MetadataEvent = { id: 1, name: 'tie:b', loglevel: 13, fields: [{ name: 'n', type: 'u8' }] };
-    fs.writeFileSync(path.join(dir, 'metadata'), metadataText(description([{ id: 0, contexts: [], events: [e, f] }, { id: 1, contexts: [], events: [e] }])));
+    fs.writeFileSync(
+      path.join(dir, 'metadata'),
+      metadataText(
+        description([
+          { id: 0, contexts: [], events: [e, f] },
+          { id: 1, contexts: [], events: [e] },
+        ]),
+      ),
+    );
     const streams = [
       { name: 'z_0', sc: 0, inst: 3n },
       { name: 'a_0', sc: 0, inst: 7n },
@@ -312,7 +491,15 @@ describe('CTF reader: traces as tstrace writes them', function () {
 describe('CTF reader: bad input', function () {
   this.timeout(20000);
   let dir: string;
-  const e: MetadataEvent = { id: 0, name: 'bad:e', loglevel: 13, fields: [{ name: 'n', type: 'u32' }, { name: 's', type: 'seq:u8' }] };
+  const e: MetadataEvent = {
+    id: 0,
+    name: 'bad:e',
+    loglevel: 13,
+    fields: [
+      { name: 'n', type: 'u32' },
+      { name: 's', type: 'seq:u8' },
+    ],
+  };
   beforeEach(() => {
     dir = tmpDir('bad');
     fs.writeFileSync(path.join(dir, 'metadata'), metadataText(description([{ id: 0, contexts: [], events: [e] }])));
@@ -343,16 +530,24 @@ describe('CTF reader: bad input', function () {
     const r = readAll();
     expect(r.events.map((x) => x.fields.n)).to.deep.equal([1]);
     expect(r.error).to.be.instanceOf(CtfError);
-    expect(r.error!.message).to.equal(`${path.join(dir, 'chan_0')}: truncated packet at offset 4096: packet_size says 4096 bytes, the file has 1000 left`);
+    expect(r.error!.message).to.equal(
+      `${path.join(dir, 'chan_0')}: truncated packet at offset 4096: packet_size says 4096 bytes, the file has 1000 left`,
+    );
     fs.writeFileSync(path.join(dir, 'chan_0'), data.subarray(0, 4096 + 50));
-    expect(readAll().error!.message).to.match(new RegExp(`^${path.join(dir, 'chan_0')}: truncated packet at offset 4096: a 64-bit integer at offset 4144 needs 64 bits, 16 are left in the packet$`));
+    expect(readAll().error!.message).to.match(
+      new RegExp(
+        `^${path.join(dir, 'chan_0')}: truncated packet at offset 4096: a 64-bit integer at offset 4144 needs 64 bits, 16 are left in the packet$`,
+      ),
+    );
   });
 
   it('refuses a packet with a wrong magic, another trace UUID, or an unknown stream class', () => {
     const data = twoPackets();
     data.writeUInt32LE(0xdeadbeef, 4096);
     fs.writeFileSync(path.join(dir, 'chan_0'), data);
-    expect(readAll().error!.message).to.equal(`${path.join(dir, 'chan_0')}: bad packet magic 0xdeadbeef at offset 4096 (expected 0xc1fc1fc1)`);
+    expect(readAll().error!.message).to.equal(
+      `${path.join(dir, 'chan_0')}: bad packet magic 0xdeadbeef at offset 4096 (expected 0xc1fc1fc1)`,
+    );
     data.writeUInt32LE(0xc1fc1fc1, 4096);
     data[4096 + 4] ^= 0xff;
     fs.writeFileSync(path.join(dir, 'chan_0'), data);
@@ -360,7 +555,9 @@ describe('CTF reader: bad input', function () {
     data[4096 + 4] ^= 0xff;
     data.writeUInt32LE(9, 4096 + 20);
     fs.writeFileSync(path.join(dir, 'chan_0'), data);
-    expect(readAll().error!.message).to.equal(`${path.join(dir, 'chan_0')}: the packet at offset 4096 is of stream class 9, which the metadata does not declare`);
+    expect(readAll().error!.message).to.equal(
+      `${path.join(dir, 'chan_0')}: the packet at offset 4096 is of stream class 9, which the metadata does not declare`,
+    );
   });
 
   it('refuses inconsistent sizes, unknown event ids and lengths past the packet, never looping', () => {
@@ -372,9 +569,15 @@ describe('CTF reader: bad input', function () {
       fs.writeFileSync(file, b);
       return readAll().error?.message;
     };
-    expect(bad((b) => b.writeBigUInt64LE(0n, 4096 + 56))).to.equal(`${file}: the packet at offset 4096 has packet_size 0 and content_size 904 bits, and its header and context take 672: inconsistent`);
-    expect(bad((b) => b.writeBigUInt64LE(600n, 4096 + 48))).to.equal(`${file}: the packet at offset 4096 has packet_size 32768 and content_size 600 bits, and its header and context take 672: inconsistent`);
-    expect(bad((b) => b.writeUInt16LE(77, 4096 + 84))).to.equal(`${file}: the event at offset 4180 has id 77, which stream class 0 does not declare`);
+    expect(bad((b) => b.writeBigUInt64LE(0n, 4096 + 56))).to.equal(
+      `${file}: the packet at offset 4096 has packet_size 0 and content_size 904 bits, and its header and context take 672: inconsistent`,
+    );
+    expect(bad((b) => b.writeBigUInt64LE(600n, 4096 + 48))).to.equal(
+      `${file}: the packet at offset 4096 has packet_size 32768 and content_size 600 bits, and its header and context take 672: inconsistent`,
+    );
+    expect(bad((b) => b.writeUInt16LE(77, 4096 + 84))).to.equal(
+      `${file}: the event at offset 4180 has id 77, which stream class 0 does not declare`,
+    );
     // The sequence length of the second packet's first event: 1 becomes 2^31.
     expect(bad((b) => b.writeUInt32LE(0x80000000, 4096 + 84 + 6 + 4))).to.equal(
       `${file}: the event at offset 4180 runs past the content of its packet (offset 4096, 113 bytes): sequence (length __s_length) at offset 4194 has 2147483648 elements; only 120 bits are left in the packet`,
@@ -397,18 +600,36 @@ describe('CTF reader: bad input', function () {
       }
     };
     fs.writeFileSync(file, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]));
-    expect(open()).to.equal(`${file}: not TSDL text (byte 0x02 at offset 4) nor packetized metadata (magic 0x75d11d57)`);
-    fs.writeFileSync(file, '/* CTF 1.8 */\ntrace {\n\tmajor = 1;\n\tbyte_order = le;\n\tpacket.header := struct { uint32_t magic; };\n};\n');
+    expect(open()).to.equal(
+      `${file}: not TSDL text (byte 0x02 at offset 4) nor packetized metadata (magic 0x75d11d57)`,
+    );
+    fs.writeFileSync(
+      file,
+      '/* CTF 1.8 */\ntrace {\n\tmajor = 1;\n\tbyte_order = le;\n\tpacket.header := struct { uint32_t magic; };\n};\n',
+    );
     expect(open()).to.equal(`${file}: unknown type "uint32_t" at line 5, column 28 (offset 79)`);
     fs.writeFileSync(file, 'hello world');
-    expect(open()).to.equal(`${file}: unexpected 'hello': expected trace, env, clock, stream, event, typealias, typedef or a type declaration at line 1, column 1 (offset 0)`);
-    fs.writeFileSync(file, '/* CTF 1.8 */\nstream { id = 0; };\nevent { name = "x"; fields := struct { integer { size = 8; } a; } ; };\nevent { name = "y"; id = 1; stream_id = 0; fields := struct { integer { size = 8 } b; };');
+    expect(open()).to.equal(
+      `${file}: unexpected 'hello': expected trace, env, clock, stream, event, typealias, typedef or a type declaration at line 1, column 1 (offset 0)`,
+    );
+    fs.writeFileSync(
+      file,
+      '/* CTF 1.8 */\nstream { id = 0; };\nevent { name = "x"; fields := struct { integer { size = 8; } a; } ; };\nevent { name = "y"; id = 1; stream_id = 0; fields := struct { integer { size = 8 } b; };',
+    );
     expect(open()).to.equal(`${file}: unterminated event block (opened at line 4) at line 4, column 89 (offset 193)`);
     fs.writeFileSync(file, '/* CTF 1.8 */\nstream { id = 0; };\nevent { name = "x"; stream_id = 3; };\n');
-    expect(open()).to.equal(`${file}: event "x" belongs to stream class 3, which is not declared at line 3, column 1 (offset 34)`);
-    fs.writeFileSync(file, '/* CTF 1.8 */\ntypealias integer { size = 8; } := u8;\nstream { event.header := struct { u8 id; }; };\nevent { name = "x"; fields := struct { u8 len; u8 s[nope]; }; };\n');
+    expect(open()).to.equal(
+      `${file}: event "x" belongs to stream class 3, which is not declared at line 3, column 1 (offset 34)`,
+    );
+    fs.writeFileSync(
+      file,
+      '/* CTF 1.8 */\ntypealias integer { size = 8; } := u8;\nstream { event.header := struct { u8 id; }; };\nevent { name = "x"; fields := struct { u8 len; u8 s[nope]; }; };\n',
+    );
     fs.writeFileSync(path.join(dir, 'chan_0'), Buffer.from([0, 1, 1, 1]));
-    expect(() => [...readEvents([dir])]).to.throw(CtfError, `${file}: event.fields: the length nope: no such field before it`);
+    expect(() => [...readEvents([dir])]).to.throw(
+      CtfError,
+      `${file}: event.fields: the length nope: no such field before it`,
+    );
     fs.writeFileSync(file, '');
     expect(open()).to.equal(`${file}: no trace, stream or event declaration: this is not CTF metadata`);
     fs.rmSync(file);
@@ -426,15 +647,24 @@ describe('CTF reader: bad input', function () {
     header[36] = 8;
     const packet = Buffer.concat([header, text, Buffer.alloc(100)]);
     fs.writeFileSync(file, Buffer.concat([packet, packet.subarray(0, 20)]));
-    expect(() => CtfTrace.open(dir)).to.throw(CtfError, `${file}: truncated metadata packet at offset ${packet.length}: 20 bytes, the header needs 37`);
+    expect(() => CtfTrace.open(dir)).to.throw(
+      CtfError,
+      `${file}: truncated metadata packet at offset ${packet.length}: 20 bytes, the header needs 37`,
+    );
     const second = Buffer.from(packet);
     second.writeUInt32LE(0x12345678, 0);
     fs.writeFileSync(file, Buffer.concat([packet, second]));
-    expect(() => CtfTrace.open(dir)).to.throw(CtfError, `${file}: bad metadata packet magic 0x12345678 at offset ${packet.length} (expected 0x75d11d57)`);
+    expect(() => CtfTrace.open(dir)).to.throw(
+      CtfError,
+      `${file}: bad metadata packet magic 0x12345678 at offset ${packet.length} (expected 0x75d11d57)`,
+    );
     const big = Buffer.from(packet);
     big.writeUInt32LE(10 * 8, 24);
     fs.writeFileSync(file, big);
-    expect(() => CtfTrace.open(dir)).to.throw(CtfError, `${file}: the metadata packet at offset 0 has content_size 80 and packet_size`);
+    expect(() => CtfTrace.open(dir)).to.throw(
+      CtfError,
+      `${file}: the metadata packet at offset 0 has content_size 80 and packet_size`,
+    );
     fs.writeFileSync(file, packet);
     fs.writeFileSync(path.join(dir, 'chan_0'), twoPackets());
     expect([...readEvents([dir])].map((x) => x.fields.n)).to.deep.equal([1, 2, 3]);

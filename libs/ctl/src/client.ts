@@ -29,21 +29,34 @@ export class SessiondClient {
   static async connect(runDir: string, options: SessiondClientOptions = {}): Promise<SessiondClient> {
     const socketPath = runDirPaths(runDir).clientSocket;
     try {
-      const rpc = await RpcClient.connect(clientLink, { path: socketPath }, {
-        peerName: options.peerName ?? 'tstrace-ctl',
-        connectTimeoutMs: options.connectTimeoutMs ?? 2000,
-        callTimeoutMs: options.callTimeoutMs ?? 30000,
-      });
+      const rpc = await RpcClient.connect(
+        clientLink,
+        { path: socketPath },
+        {
+          peerName: options.peerName ?? 'tstrace-ctl',
+          connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+          callTimeoutMs: options.callTimeoutMs ?? 30000,
+        },
+      );
       return new SessiondClient(rpc, socketPath);
     } catch (err) {
       if (err instanceof ConnectError) {
         if (err.errno === 'EACCES' || err.errno === 'EPERM') {
-          throw new StatusError(StatusCode.PERMISSION_DENIED, `permission denied on ${socketPath}: root, the daemon's user and members of the 'tracing' group may use this session daemon`);
+          throw new StatusError(
+            StatusCode.PERMISSION_DENIED,
+            `permission denied on ${socketPath}: root, the daemon's user and members of the 'tracing' group may use this session daemon`,
+          );
         }
-        throw new StatusError(StatusCode.NO_SESSIOND, `no session daemon is running for ${runDir} (${err.errno} on ${socketPath})`);
+        throw new StatusError(
+          StatusCode.NO_SESSIOND,
+          `no session daemon is running for ${runDir} (${err.errno} on ${socketPath})`,
+        );
       }
       if (err instanceof StatusError && err.code === StatusCode.TIMEOUT) {
-        throw new StatusError(StatusCode.TIMEOUT, `the session daemon at ${socketPath} does not answer: ${err.message}`);
+        throw new StatusError(
+          StatusCode.TIMEOUT,
+          `the session daemon at ${socketPath} does not answer: ${err.message}`,
+        );
       }
       throw err;
     }
@@ -113,13 +126,19 @@ export class SessiondClient {
   async listKernelEvents(syscalls: boolean): Promise<string[]> {
     return (await this.call({ listKernelEvents: { syscalls } })).names?.names ?? [];
   }
-  async snapshotRecord(req: tstrace.client.SnapshotRecord.$Properties): Promise<tstrace.client.SnapshotResult.$Properties> {
+  async snapshotRecord(
+    req: tstrace.client.SnapshotRecord.$Properties,
+  ): Promise<tstrace.client.SnapshotResult.$Properties> {
     return (await this.call({ snapshotRecord: req })).snapshot ?? {};
   }
-  async snapshotAddOutput(req: tstrace.client.SnapshotAddOutput.$Properties): Promise<tstrace.client.SnapshotOutput.$Properties> {
+  async snapshotAddOutput(
+    req: tstrace.client.SnapshotAddOutput.$Properties,
+  ): Promise<tstrace.client.SnapshotOutput.$Properties> {
     return (await this.call({ snapshotAddOutput: req })).snapshotOutputs?.outputs?.[0] ?? {};
   }
-  async snapshotDelOutput(req: tstrace.client.SnapshotDelOutput.$Properties): Promise<tstrace.client.SnapshotOutput.$Properties> {
+  async snapshotDelOutput(
+    req: tstrace.client.SnapshotDelOutput.$Properties,
+  ): Promise<tstrace.client.SnapshotOutput.$Properties> {
     return (await this.call({ snapshotDelOutput: req })).snapshotOutputs?.outputs?.[0] ?? {};
   }
   async snapshotListOutput(session: string): Promise<tstrace.client.SnapshotOutput.$Properties[]> {

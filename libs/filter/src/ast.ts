@@ -13,7 +13,8 @@ export const BINARY_LEVELS: readonly (readonly string[])[] = [
 ];
 export const UNARY_OPS = ['!', '~', '-', '+'] as const;
 
-export type BinaryOp = '||' | '&&' | '|' | '^' | '&' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '<<' | '>>' | '+' | '-' | '*' | '/' | '%';
+export type BinaryOp =
+  '||' | '&&' | '|' | '^' | '&' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '<<' | '>>' | '+' | '-' | '*' | '/' | '%';
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
 /**

@@ -35,7 +35,9 @@ export function formatFilter(node: FilterNode): string {
       return node.path.join('.') + node.index.map((i) => `[${i}]`).join('');
     case 'unary': {
       const inner = formatFilter(node.operand);
-      return level(node.operand) < UNARY_LEVEL || node.operand.type === 'unary' ? `${node.op}(${inner})` : `${node.op}${inner}`;
+      return level(node.operand) < UNARY_LEVEL || node.operand.type === 'unary'
+        ? `${node.op}(${inner})`
+        : `${node.op}${inner}`;
     }
     case 'binary': {
       const p = precedence(node.op);

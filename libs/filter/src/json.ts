@@ -39,10 +39,12 @@ function rebuild(raw: unknown, depth: number): FilterNode {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('a node must be an object');
   const o = raw as Record<string, unknown>;
   const type = o.type;
-  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(KEYS, type)) bad(`unknown node type ${JSON.stringify(type)}`);
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(KEYS, type))
+    bad(`unknown node type ${JSON.stringify(type)}`);
   const keys = Object.keys(o).sort();
   const expected = [...KEYS[type as string]].sort();
-  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i])) bad(`a ${String(type)} node has the keys ${expected.join(', ')}, not ${keys.join(', ')}`);
+  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i]))
+    bad(`a ${String(type)} node has the keys ${expected.join(', ')}, not ${keys.join(', ')}`);
   switch (type) {
     case 'binary':
       if (typeof o.op !== 'string' || !BINARY_OPS.has(o.op)) bad(`unknown binary operator ${JSON.stringify(o.op)}`);
@@ -51,24 +53,29 @@ function rebuild(raw: unknown, depth: number): FilterNode {
       if (!(UNARY_OPS as readonly unknown[]).includes(o.op)) bad(`unknown unary operator ${JSON.stringify(o.op)}`);
       return { type, op: o.op as never, operand: rebuild(o.operand, depth + 1) };
     case 'int':
-      if (typeof o.value !== 'string' || !/^(0|[1-9][0-9]*)$/.test(o.value) || BigInt(o.value) > 0xffffffffffffffffn) bad('an int node holds a decimal string of at most 64 bits');
+      if (typeof o.value !== 'string' || !/^(0|[1-9][0-9]*)$/.test(o.value) || BigInt(o.value) > 0xffffffffffffffffn)
+        bad('an int node holds a decimal string of at most 64 bits');
       return { type, value: o.value as string };
     case 'float':
       if (typeof o.value !== 'number' || !Number.isFinite(o.value)) bad('a float node holds a finite number');
       return { type, value: o.value as number };
     case 'string':
-      if (typeof o.value !== 'string' || typeof o.glob !== 'boolean') bad('a string node holds a string value and a boolean glob');
+      if (typeof o.value !== 'string' || typeof o.glob !== 'boolean')
+        bad('a string node holds a string value and a boolean glob');
       return { type, value: o.value as string, glob: o.glob as boolean };
     case 'field': {
       const path = o.path;
       const index = o.index;
-      if (!Array.isArray(path) || path.length === 0 || !path.every((p) => typeof p === 'string' && NAME.test(p))) bad('a field path is a list of names');
-      if (!Array.isArray(index) || !index.every((i) => Number.isSafeInteger(i) && i >= 0)) bad('a field index is a list of integers');
+      if (!Array.isArray(path) || path.length === 0 || !path.every((p) => typeof p === 'string' && NAME.test(p)))
+        bad('a field path is a list of names');
+      if (!Array.isArray(index) || !index.every((i) => Number.isSafeInteger(i) && i >= 0))
+        bad('a field index is a list of integers');
       return { type, path: [...(path as string[])], index: [...(index as number[])] };
     }
     default: {
       if (o.scope !== 'ctx' && o.scope !== 'app') bad('a context scope is "ctx" or "app"');
-      if (typeof o.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?$/.test(o.name)) bad('invalid context name');
+      if (typeof o.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?$/.test(o.name))
+        bad('invalid context name');
       return { type: 'context', scope: o.scope as 'ctx' | 'app', name: o.name as string };
     }
   }

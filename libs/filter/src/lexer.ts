@@ -9,8 +9,46 @@ export type Token =
   | { kind: 'op'; value: string; col: number; text: string }
   | { kind: 'end'; col: number; text: string };
 
-const OPERATORS = ['<<', '>>', '<=', '>=', '==', '!=', '&&', '||', '!', '~', '-', '+', '*', '/', '%', '<', '>', '&', '^', '|', '(', ')', '[', ']', '.'];
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'", '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v' };
+const OPERATORS = [
+  '<<',
+  '>>',
+  '<=',
+  '>=',
+  '==',
+  '!=',
+  '&&',
+  '||',
+  '!',
+  '~',
+  '-',
+  '+',
+  '*',
+  '/',
+  '%',
+  '<',
+  '>',
+  '&',
+  '^',
+  '|',
+  '(',
+  ')',
+  '[',
+  ']',
+  '.',
+];
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+};
 
 const syntax = (col: number, what: string) => new FilterError(col, `filter syntax error at column ${col}: ${what}`);
 
@@ -24,10 +62,14 @@ export function tokenize(text: string): Token[] {
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
       i++;
     } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(text[i + 1] ?? ''))) {
-      const m = /^(0[xX][0-9a-fA-F]+|[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|[0-9]+)[uUlL]*/.exec(text.slice(i)) as RegExpExecArray;
+      const m =
+        /^(0[xX][0-9a-fA-F]+|[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|[0-9]+)[uUlL]*/.exec(
+          text.slice(i),
+        ) as RegExpExecArray;
       const lit = m[1];
       const after = text[i + m[0].length];
-      if (after !== undefined && /[A-Za-z0-9_.]/.test(after)) throw syntax(col, `invalid number "${text.slice(i, i + m[0].length + 1)}"`);
+      if (after !== undefined && /[A-Za-z0-9_.]/.test(after))
+        throw syntax(col, `invalid number "${text.slice(i, i + m[0].length + 1)}"`);
       if (/^0[xX]/.test(lit) || !/[.eE]/.test(lit)) {
         if (/^0[0-9]/.test(lit) && !/^0[0-7]+$/.test(lit)) throw syntax(col, `invalid octal number "${lit}"`);
         const value = /^0[0-7]/.test(lit) ? BigInt(`0o${lit.slice(1)}`) : BigInt(lit);

@@ -112,7 +112,8 @@ class Parser {
     this.pos++;
     while (this.isOp('.')) {
       this.pos++;
-      if (this.token.kind !== 'ident') throw syntax(this.token.col, `expected a field name after '.' but found ${describe(this.token)}`);
+      if (this.token.kind !== 'ident')
+        throw syntax(this.token.col, `expected a field name after '.' but found ${describe(this.token)}`);
       path.push(this.token.value);
       this.pos++;
     }
@@ -120,12 +121,14 @@ class Parser {
     while (this.isOp('[')) {
       this.pos++;
       const t = this.token;
-      if (t.kind !== 'int' || BigInt(t.value) > BigInt(Number.MAX_SAFE_INTEGER)) throw syntax(t.col, `expected an integer index but found ${describe(t)}`);
+      if (t.kind !== 'int' || BigInt(t.value) > BigInt(Number.MAX_SAFE_INTEGER))
+        throw syntax(t.col, `expected an integer index but found ${describe(t)}`);
       index.push(Number(t.value));
       this.pos++;
       this.expectOp(']');
     }
-    if (this.token.kind === 'ident' || this.isOp('(')) throw syntax(this.token.col, `unexpected ${describe(this.token)} after field "${path.join('.')}"`);
+    if (this.token.kind === 'ident' || this.isOp('('))
+      throw syntax(this.token.col, `unexpected ${describe(this.token)} after field "${path.join('.')}"`);
     return { node: { type: 'field', path, index }, col };
   }
 }
@@ -144,9 +147,11 @@ function check(op: BinaryOp, left: Located, right: Located, col: number): Filter
     const other = side === left ? right : left;
     const t = side.node.type;
     if (t === 'string') {
-      if (op !== '==' && op !== '!=') throw semantic(col, `operator '${op}' cannot compare a string: strings support only == and !=`);
+      if (op !== '==' && op !== '!=')
+        throw semantic(col, `operator '${op}' cannot compare a string: strings support only == and !=`);
       const o = other.node.type;
-      if (o === 'int' || o === 'float' || o === 'unary' || o === 'binary') throw semantic(col, `a string can only be compared with a field, a context or another string`);
+      if (o === 'int' || o === 'float' || o === 'unary' || o === 'binary')
+        throw semantic(col, `a string can only be compared with a field, a context or another string`);
     }
     if (t === 'float' && INTEGER_ONLY.has(op)) throw semantic(side.col, `operator '${op}' needs integers, not a float`);
   }
@@ -158,7 +163,9 @@ function check(op: BinaryOp, left: Located, right: Located, col: number): Filter
 
 /** Parses and checks a filter expression; returns its AST or throws a FilterError. */
 export function parseFilter(text: string): FilterNode {
-  if (typeof text !== 'string') throw new FilterError(1, 'filter syntax error at column 1: the filter must be a string');
-  if (Buffer.byteLength(text) > MAX_FILTER_BYTES) throw new FilterError(1, `filter error at column 1: the filter is longer than ${MAX_FILTER_BYTES} bytes`);
+  if (typeof text !== 'string')
+    throw new FilterError(1, 'filter syntax error at column 1: the filter must be a string');
+  if (Buffer.byteLength(text) > MAX_FILTER_BYTES)
+    throw new FilterError(1, `filter error at column 1: the filter is longer than ${MAX_FILTER_BYTES} bytes`);
   return new Parser(tokenize(text)).parse().node;
 }

@@ -16,21 +16,66 @@ function errorOf(text: string): FilterError {
 
 describe('parseFilter', () => {
   it('follows C precedence', () => {
-    expect(parseFilter('a + b * c')).to.deep.equal({ type: 'binary', op: '+', left: f('a'), right: { type: 'binary', op: '*', left: f('b'), right: f('c') } });
-    expect(parseFilter('a || b && c')).to.deep.equal({ type: 'binary', op: '||', left: f('a'), right: { type: 'binary', op: '&&', left: f('b'), right: f('c') } });
-    expect(parseFilter('a - b - c')).to.deep.equal({ type: 'binary', op: '-', left: { type: 'binary', op: '-', left: f('a'), right: f('b') }, right: f('c') });
-    expect(parseFilter('a & 1 == 1')).to.deep.equal({ type: 'binary', op: '&', left: f('a'), right: { type: 'binary', op: '==', left: int('1'), right: int('1') } });
-    expect(parseFilter('x << 2 < y')).to.deep.equal({ type: 'binary', op: '<', left: { type: 'binary', op: '<<', left: f('x'), right: int('2') }, right: f('y') });
+    expect(parseFilter('a + b * c')).to.deep.equal({
+      type: 'binary',
+      op: '+',
+      left: f('a'),
+      right: { type: 'binary', op: '*', left: f('b'), right: f('c') },
+    });
+    expect(parseFilter('a || b && c')).to.deep.equal({
+      type: 'binary',
+      op: '||',
+      left: f('a'),
+      right: { type: 'binary', op: '&&', left: f('b'), right: f('c') },
+    });
+    expect(parseFilter('a - b - c')).to.deep.equal({
+      type: 'binary',
+      op: '-',
+      left: { type: 'binary', op: '-', left: f('a'), right: f('b') },
+      right: f('c'),
+    });
+    expect(parseFilter('a & 1 == 1')).to.deep.equal({
+      type: 'binary',
+      op: '&',
+      left: f('a'),
+      right: { type: 'binary', op: '==', left: int('1'), right: int('1') },
+    });
+    expect(parseFilter('x << 2 < y')).to.deep.equal({
+      type: 'binary',
+      op: '<',
+      left: { type: 'binary', op: '<<', left: f('x'), right: int('2') },
+      right: f('y'),
+    });
   });
 
   it('parses unary operators, parentheses, fields, indexes and contexts', () => {
-    expect(parseFilter('!(x == 1)')).to.deep.equal({ type: 'unary', op: '!', operand: { type: 'binary', op: '==', left: f('x'), right: int('1') } });
-    expect(parseFilter('-x > ~3')).to.deep.equal({ type: 'binary', op: '>', left: { type: 'unary', op: '-', operand: f('x') }, right: { type: 'unary', op: '~', operand: int('3') } });
-    expect(parseFilter('req.hdr[2][0] != 0')).to.deep.equal({ type: 'binary', op: '!=', left: { type: 'field', path: ['req', 'hdr'], index: [2, 0] }, right: int('0') });
+    expect(parseFilter('!(x == 1)')).to.deep.equal({
+      type: 'unary',
+      op: '!',
+      operand: { type: 'binary', op: '==', left: f('x'), right: int('1') },
+    });
+    expect(parseFilter('-x > ~3')).to.deep.equal({
+      type: 'binary',
+      op: '>',
+      left: { type: 'unary', op: '-', operand: f('x') },
+      right: { type: 'unary', op: '~', operand: int('3') },
+    });
+    expect(parseFilter('req.hdr[2][0] != 0')).to.deep.equal({
+      type: 'binary',
+      op: '!=',
+      left: { type: 'field', path: ['req', 'hdr'], index: [2, 0] },
+      right: int('0'),
+    });
     expect(parseFilter('$ctx.vpid == 42 && $app.myprov:ctx == "x"')).to.deep.equal({
-      type: 'binary', op: '&&',
+      type: 'binary',
+      op: '&&',
       left: { type: 'binary', op: '==', left: { type: 'context', scope: 'ctx', name: 'vpid' }, right: int('42') },
-      right: { type: 'binary', op: '==', left: { type: 'context', scope: 'app', name: 'myprov:ctx' }, right: { type: 'string', value: 'x', glob: false } },
+      right: {
+        type: 'binary',
+        op: '==',
+        left: { type: 'context', scope: 'app', name: 'myprov:ctx' },
+        right: { type: 'string', value: 'x', glob: false },
+      },
     });
   });
 
@@ -42,7 +87,9 @@ describe('parseFilter', () => {
   });
 
   it('reads strings with escapes, and marks glob patterns', () => {
-    expect(parseFilter('msg == "a\\"b\\n\\\\"')).to.deep.include({ right: { type: 'string', value: 'a"b\n\\', glob: false } });
+    expect(parseFilter('msg == "a\\"b\\n\\\\"')).to.deep.include({
+      right: { type: 'string', value: 'a"b\n\\', glob: false },
+    });
     expect(parseFilter('msg == "req*"')).to.deep.include({ right: { type: 'string', value: 'req*', glob: true } });
     expect(parseFilter('msg == "2\\*3"')).to.deep.include({ right: { type: 'string', value: '2*3', glob: false } });
     expect(parseFilter('msg == "a\\*b*"')).to.deep.include({ right: { type: 'string', value: 'a\\*b*', glob: true } });
@@ -56,16 +103,32 @@ describe('parseFilter', () => {
     ['x == "abc', 6, 'filter syntax error at column 6: unterminated string'],
     ['x == 08', 6, 'filter syntax error at column 6: invalid octal number "08"'],
     ['x == 12ab', 6, 'filter syntax error at column 6: invalid number "12a"'],
-    ['x == 18446744073709551616', 6, 'filter syntax error at column 6: integer "18446744073709551616" does not fit in 64 bits'],
+    [
+      'x == 18446744073709551616',
+      6,
+      'filter syntax error at column 6: integer "18446744073709551616" does not fit in 64 bits',
+    ],
     ['process.exit()', 13, 'filter syntax error at column 13: unexpected \'(\' after field "process.exit"'],
     ['`rm -rf /`', 1, 'filter syntax error at column 1: unexpected character "`"'],
     ["constructor.constructor('x')()", 25, 'filter syntax error at column 25: unexpected character "\'"'],
-    ['constructor.constructor("x")()', 24, 'filter syntax error at column 24: unexpected \'(\' after field "constructor.constructor"'],
+    [
+      'constructor.constructor("x")()',
+      24,
+      'filter syntax error at column 24: unexpected \'(\' after field "constructor.constructor"',
+    ],
     ['a; b', 2, 'filter syntax error at column 2: unexpected character ";"'],
     ['x == {}', 6, 'filter syntax error at column 6: unexpected character "{"'],
     ['"a" < 3', 5, "filter error at column 5: operator '<' cannot compare a string: strings support only == and !="],
-    ['name == 3 + "a"', 11, "filter error at column 11: operator '+' cannot compare a string: strings support only == and !="],
-    ['"a" == 3', 5, 'filter error at column 5: a string can only be compared with a field, a context or another string'],
+    [
+      'name == 3 + "a"',
+      11,
+      "filter error at column 11: operator '+' cannot compare a string: strings support only == and !=",
+    ],
+    [
+      '"a" == 3',
+      5,
+      'filter error at column 5: a string can only be compared with a field, a context or another string',
+    ],
     ['1.5 % 2', 1, "filter error at column 1: operator '%' needs integers, not a float"],
     ['x & 2.0', 5, "filter error at column 5: operator '&' needs integers, not a float"],
     ['!"abc"', 2, "filter error at column 2: operator '!' cannot apply to a string"],
@@ -91,7 +154,7 @@ describe('parseFilter', () => {
 
   it('never throws anything but FilterError on random input (fixed seed)', () => {
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const alphabet = 'ab01x_.$"\\*()[]!~-+/%<>=&|^ \t\'`;{}:,ctxapp9e';
     let parsed = 0;
     for (let i = 0; i < 5000; i++) {
@@ -111,7 +174,15 @@ describe('parseFilter', () => {
 });
 
 describe('formatFilter', () => {
-  for (const text of ['x > 10 && msg == "a*"', '(a + b) * c', 'a - (b - c)', '!(x == 1) || -(y + 1) > 2', 'msg == "q\\"uote\\n"', '$ctx.procname == "node" && a.b[1] <= 2.5', 'x == "a\\*b*"']) {
+  for (const text of [
+    'x > 10 && msg == "a*"',
+    '(a + b) * c',
+    'a - (b - c)',
+    '!(x == 1) || -(y + 1) > 2',
+    'msg == "q\\"uote\\n"',
+    '$ctx.procname == "node" && a.b[1] <= 2.5',
+    'x == "a\\*b*"',
+  ]) {
     it(`round-trips ${text}`, () => {
       const ast = parseFilter(text);
       expect(parseFilter(formatFilter(ast))).to.deep.equal(ast);
@@ -131,7 +202,10 @@ describe('filterFromJson', () => {
     ['not json', /invalid filter AST/],
     ['[]', /a node must be an object/],
     ['{"type":"eval","value":"x"}', /unknown node type "eval"/],
-    ['{"type":"binary","op":"=>","left":{"type":"int","value":"1"},"right":{"type":"int","value":"1"}}', /unknown binary operator/],
+    [
+      '{"type":"binary","op":"=>","left":{"type":"int","value":"1"},"right":{"type":"int","value":"1"}}',
+      /unknown binary operator/,
+    ],
     ['{"type":"int"}', /has the keys type, value/],
     ['{"type":"int","value":1}', /decimal string/],
     ['{"type":"int","value":"1","__proto__":{"polluted":1}}', /has the keys/],

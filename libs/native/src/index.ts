@@ -21,7 +21,8 @@ let addon: Addon | undefined;
 function load(): Addon {
   if (!addon) {
     const file = path.join(__dirname, '../../build/Release/tstrace_native.node');
-    if (!fs.existsSync(file)) throw new Error(`@tstrace/native addon is not built: run npm install (${file} is missing)`);
+    if (!fs.existsSync(file))
+      throw new Error(`@tstrace/native addon is not built: run npm install (${file} is missing)`);
     addon = require(file) as Addon;
   }
   return addon;
@@ -34,7 +35,8 @@ function load(): Addon {
  */
 export function peerCredentials(socket: net.Socket): PeerCredentials {
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('peerCredentials: the socket has no file descriptor (not a connected Unix socket)');
+  if (typeof fd !== 'number' || fd < 0)
+    throw new Error('peerCredentials: the socket has no file descriptor (not a connected Unix socket)');
   return load().peerCredentials(fd);
 }
 
@@ -79,7 +81,8 @@ export function makeFifo(file: string, mode: number): void {
  * (e.g. to check that a client's peer is in the `tracing` group). Throws if the process is gone.
  */
 export function processGroups(pid: number): number[] {
-  if (!Number.isInteger(pid) || pid <= 0) throw new TypeError(`processGroups: expected a pid (an integer > 0), got ${String(pid)}`);
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new TypeError(`processGroups: expected a pid (an integer > 0), got ${String(pid)}`);
   let status: string;
   try {
     status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

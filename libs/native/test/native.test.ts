@@ -36,7 +36,10 @@ describe('@tstrace/native', () => {
       const sock = path.join(dir, 's');
       const server = net.createServer();
       await new Promise<void>((r) => server.listen(sock, r));
-      const child = spawn(process.execPath, ['-e', `const s=require('net').connect(${JSON.stringify(sock)}); setTimeout(()=>s.destroy(), 2000)`]);
+      const child = spawn(process.execPath, [
+        '-e',
+        `const s=require('net').connect(${JSON.stringify(sock)}); setTimeout(()=>s.destroy(), 2000)`,
+      ]);
       const conn = await new Promise<net.Socket>((r) => server.once('connection', r));
       const creds = peerCredentials(conn);
       child.kill();
@@ -56,7 +59,11 @@ describe('@tstrace/native', () => {
       const server = net.createServer();
       await new Promise<void>((r) => server.listen(sock, r));
       fs.chmodSync(sock, 0o777);
-      const child = spawn(process.execPath, ['-e', `const s=require('net').connect(${JSON.stringify(sock)}); setTimeout(()=>s.destroy(), 2000)`], { uid, gid });
+      const child = spawn(
+        process.execPath,
+        ['-e', `const s=require('net').connect(${JSON.stringify(sock)}); setTimeout(()=>s.destroy(), 2000)`],
+        { uid, gid },
+      );
       const conn = await new Promise<net.Socket>((r) => server.once('connection', r));
       const creds = peerCredentials(conn);
       child.kill();
@@ -91,7 +98,14 @@ describe('@tstrace/native', () => {
 
   describe('lockFile', () => {
     const tryInChild = (file: string): string => {
-      const r = spawnSync(process.execPath, ['-e', `const n=require(${JSON.stringify(indexJs)}); const fd=require('fs').openSync(${JSON.stringify(file)}, 'a+'); process.stdout.write(String(n.lockFile(fd)))`], { encoding: 'utf8' });
+      const r = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const n=require(${JSON.stringify(indexJs)}); const fd=require('fs').openSync(${JSON.stringify(file)}, 'a+'); process.stdout.write(String(n.lockFile(fd)))`,
+        ],
+        { encoding: 'utf8' },
+      );
       expect(r.status, r.stderr).to.equal(0);
       return r.stdout;
     };
@@ -110,7 +124,10 @@ describe('@tstrace/native', () => {
 
     it('is released when its holder is killed with SIGKILL', async () => {
       const file = path.join(dir, 'lock');
-      const holder = spawn(process.execPath, ['-e', `const n=require(${JSON.stringify(indexJs)}); const fd=require('fs').openSync(${JSON.stringify(file)}, 'a+'); console.log(n.lockFile(fd)); setInterval(()=>{}, 1000)`]);
+      const holder = spawn(process.execPath, [
+        '-e',
+        `const n=require(${JSON.stringify(indexJs)}); const fd=require('fs').openSync(${JSON.stringify(file)}, 'a+'); console.log(n.lockFile(fd)); setInterval(()=>{}, 1000)`,
+      ]);
       const said = await new Promise<string>((r) => holder.stdout.once('data', (d) => r(String(d).trim())));
       expect(said).to.equal('true');
       const fd = fs.openSync(file, 'a+');
@@ -156,7 +173,10 @@ describe('@tstrace/native', () => {
       const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       const reader = new net.Socket({ fd, readable: true, writable: false });
       const got = new Promise<string>((resolve) => reader.once('data', (b) => resolve(b.toString())));
-      const w = spawnSync(process.execPath, ['-e', `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_WRONLY|fs.constants.O_NONBLOCK);fs.writeSync(fd,'x')`]);
+      const w = spawnSync(process.execPath, [
+        '-e',
+        `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_WRONLY|fs.constants.O_NONBLOCK);fs.writeSync(fd,'x')`,
+      ]);
       expect(w.status).to.equal(0);
       expect(await got).to.equal('x');
       reader.destroy();
@@ -184,7 +204,8 @@ describe('@tstrace/native', () => {
       if (process.getuid!() !== 0) this.skip(); // only root can start a process as another user
       // Real gid 7000, effective gid 7003, supplementary 7001 and 7002 (one given twice): the
       // answer is the effective gid and the supplementary groups, once each, not the real gid.
-      const script = 'process.setgroups([7002, 7001, 7002]); process.setgid(7000); process.setegid(7003); process.setuid(7000); setTimeout(()=>{}, 5000); console.log("ok")';
+      const script =
+        'process.setgroups([7002, 7001, 7002]); process.setgid(7000); process.setegid(7003); process.setuid(7000); setTimeout(()=>{}, 5000); console.log("ok")';
       const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
       return new Promise<void>((resolve, reject) => {
         child.once('exit', (code) => reject(new Error(`the child exited early (${code})`)));

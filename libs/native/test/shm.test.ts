@@ -47,7 +47,9 @@ describe('@tstrace/native shared memory', function () {
     const threads = 2;
     const n = 100000;
     const view = new Int32Array(mapFile(fd, 4096));
-    const children = Array.from({ length: processes }, () => spawn(process.execPath, ['-e', hammerScript(file, threads, n)], { stdio: 'inherit' }));
+    const children = Array.from({ length: processes }, () =>
+      spawn(process.execPath, ['-e', hammerScript(file, threads, n)], { stdio: 'inherit' }),
+    );
     for (let k = 0; k < n; k++) Atomics.add(view, 0, 1);
     const codes = await Promise.all(children.map((c) => new Promise<number | null>((r) => c.on('exit', r))));
     expect(codes).to.deep.equal([0, 0, 0, 0]);

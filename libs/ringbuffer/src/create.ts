@@ -1,6 +1,16 @@
 import * as fs from 'node:fs';
 import { mapFile, unmapFile } from '@tstrace/native';
-import { checkGeometry, controlAreaSize, LAYOUT_VERSION, LossMode, MAGIC, MODE_DISCARD, MODE_OVERWRITE, streamFileSize, W } from './layout';
+import {
+  checkGeometry,
+  controlAreaSize,
+  LAYOUT_VERSION,
+  LossMode,
+  MAGIC,
+  MODE_DISCARD,
+  MODE_OVERWRITE,
+  streamFileSize,
+  W,
+} from './layout';
 
 export interface StreamOptions {
   /** Bytes per sub-buffer (= per packet): a power of two >= 4096. */
@@ -32,8 +42,10 @@ export function createStreamFile(path: string, options: StreamOptions, owner?: F
   const { subbufSize, numSubbufs } = options;
   checkGeometry(subbufSize, numSubbufs);
   if (options.uuid.length !== 16) throw new RangeError(`a trace UUID has 16 bytes, not ${options.uuid.length}`);
-  if (!Number.isInteger(options.streamId) || options.streamId < 0 || options.streamId > 0x7fffffff) throw new RangeError(`bad stream id ${options.streamId}`);
-  if (!Number.isInteger(options.cpuId) || options.cpuId < 0 || options.cpuId > 0x7fffffff) throw new RangeError(`bad cpu id ${options.cpuId}`);
+  if (!Number.isInteger(options.streamId) || options.streamId < 0 || options.streamId > 0x7fffffff)
+    throw new RangeError(`bad stream id ${options.streamId}`);
+  if (!Number.isInteger(options.cpuId) || options.cpuId < 0 || options.cpuId > 0x7fffffff)
+    throw new RangeError(`bad cpu id ${options.cpuId}`);
   const { O_CREAT, O_EXCL, O_RDWR, O_NOFOLLOW } = fs.constants;
   const fd = fs.openSync(path, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, owner?.mode ?? 0o600);
   try {

@@ -13,7 +13,10 @@ export type PayloadVisitor = (id: number, timestamp: bigint, view: DataView, off
  * event_header_large, packed), rebuilds full timestamps from compact 32-bit ones as a CTF reader
  * does, and lets `visit` decode the payload.
  */
-export function readEvents(packet: Pick<Packet, 'bytes' | 'contentSize' | 'timestampBegin'>, visit: PayloadVisitor): number {
+export function readEvents(
+  packet: Pick<Packet, 'bytes' | 'contentSize' | 'timestampBegin'>,
+  visit: PayloadVisitor,
+): number {
   const view = new DataView(packet.bytes.buffer, packet.bytes.byteOffset, packet.bytes.byteLength);
   let clock = packet.timestampBegin;
   let offset = EVENTS_OFFSET;
@@ -32,7 +35,10 @@ export function readEvents(packet: Pick<Packet, 'bytes' | 'contentSize' | 'times
       offset += 6;
     }
     const end = visit(id, clock, view, offset);
-    if (!(end > offset - 1) || end > packet.contentSize) throw new RangeError(`event ${count} (id ${id}) at offset ${offset} decodes past the packet's content (${end} > ${packet.contentSize})`);
+    if (!(end > offset - 1) || end > packet.contentSize)
+      throw new RangeError(
+        `event ${count} (id ${id}) at offset ${offset} decodes past the packet's content (${end} > ${packet.contentSize})`,
+      );
     offset = end;
     count++;
   }

@@ -1,4 +1,12 @@
-export { checkGeometry, controlAreaSize, streamFileSize, Geometry, COMPACT_HEADER, EXTENDED_HEADER, W as CONTROL_WORDS } from './layout';
+export {
+  checkGeometry,
+  controlAreaSize,
+  streamFileSize,
+  Geometry,
+  COMPACT_HEADER,
+  EXTENDED_HEADER,
+  W as CONTROL_WORDS,
+} from './layout';
 export type { LossMode } from './layout';
 export { createStreamFile, mapStreamFile } from './create';
 export type { FileOwner, StreamOptions } from './create';

@@ -62,9 +62,12 @@ const isPowerOfTwo = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)
 
 /** Throws a RangeError naming what is wrong with a ring's geometry. */
 export function checkGeometry(subbufSize: number, numSubbufs: number): void {
-  if (!isPowerOfTwo(subbufSize) || subbufSize < MIN_SUBBUF_SIZE) throw new RangeError(`sub-buffer size ${subbufSize} must be a power of two >= ${MIN_SUBBUF_SIZE}`);
-  if (!isPowerOfTwo(numSubbufs) || numSubbufs < 2) throw new RangeError(`sub-buffer count ${numSubbufs} must be a power of two >= 2`);
-  if (subbufSize * numSubbufs > MAX_RING_BYTES) throw new RangeError(`a ring of ${numSubbufs} × ${subbufSize} bytes exceeds ${MAX_RING_BYTES} bytes`);
+  if (!isPowerOfTwo(subbufSize) || subbufSize < MIN_SUBBUF_SIZE)
+    throw new RangeError(`sub-buffer size ${subbufSize} must be a power of two >= ${MIN_SUBBUF_SIZE}`);
+  if (!isPowerOfTwo(numSubbufs) || numSubbufs < 2)
+    throw new RangeError(`sub-buffer count ${numSubbufs} must be a power of two >= 2`);
+  if (subbufSize * numSubbufs > MAX_RING_BYTES)
+    throw new RangeError(`a ring of ${numSubbufs} × ${subbufSize} bytes exceeds ${MAX_RING_BYTES} bytes`);
 }
 
 /** The geometry every writer and reader derives from the control area. */
@@ -80,8 +83,10 @@ export class Geometry {
   readonly dataOffset: number;
 
   constructor(ctl: Int32Array) {
-    if (ctl[W.magic] !== MAGIC) throw new Error(`not a tstrace ring buffer (magic 0x${(ctl[W.magic] >>> 0).toString(16)})`);
-    if (ctl[W.version] !== LAYOUT_VERSION) throw new Error(`ring buffer layout version ${ctl[W.version]} is not supported (expected ${LAYOUT_VERSION})`);
+    if (ctl[W.magic] !== MAGIC)
+      throw new Error(`not a tstrace ring buffer (magic 0x${(ctl[W.magic] >>> 0).toString(16)})`);
+    if (ctl[W.version] !== LAYOUT_VERSION)
+      throw new Error(`ring buffer layout version ${ctl[W.version]} is not supported (expected ${LAYOUT_VERSION})`);
     this.subbufLog2 = ctl[W.subbufLog2];
     this.numSubbufLog2 = ctl[W.numSubbufLog2];
     this.subbufSize = 2 ** this.subbufLog2;
@@ -91,7 +96,8 @@ export class Geometry {
     this.ringMask = this.subbufSize * this.numSubbufs - 1;
     this.commitMask = 0xffffffff >>> this.numSubbufLog2;
     this.dataOffset = ctl[W.dataOffset];
-    if (this.dataOffset !== controlAreaSize(this.numSubbufs)) throw new Error(`ring buffer data offset ${this.dataOffset} does not match its geometry`);
+    if (this.dataOffset !== controlAreaSize(this.numSubbufs))
+      throw new Error(`ring buffer data offset ${this.dataOffset} does not match its geometry`);
   }
 
   slotOf(position: number): number {
@@ -100,12 +106,16 @@ export class Geometry {
 
   /** Byte offset in the file of the sub-buffer holding `position`. */
   subbufStart(position: number): number {
-    return this.dataOffset + ((position & this.ringMask) & ~this.subbufMask);
+    return this.dataOffset + (position & this.ringMask & ~this.subbufMask);
   }
 
   /** Is the packet that starts at `position` fully committed? */
   isComplete(ctl: Int32Array, position: number): boolean {
-    return (((Atomics.load(ctl, W.commit + COMMIT_STRIDE * this.slotOf(position)) - this.subbufSize) & this.commitMask) >>> 0) === this.expectedCommit(position);
+    return (
+      ((Atomics.load(ctl, W.commit + COMMIT_STRIDE * this.slotOf(position)) - this.subbufSize) & this.commitMask) >>>
+        0 ===
+      this.expectedCommit(position)
+    );
   }
 
   /** The masked commit count of a packet starting at `position`, minus one sub-buffer. */

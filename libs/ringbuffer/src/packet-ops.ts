@@ -7,7 +7,14 @@ import { COMMIT_STRIDE, Geometry, W } from './layout';
  * at open; the end fields are filled by closePacket). The caller commits the preamble's bytes.
  * packet_seq_num is written by the reader, which counts packet positions.
  */
-export function openPacket(ctl: Int32Array, view: DataView, g: Geometry, position: number, tsLo: number, tsHi: number): void {
+export function openPacket(
+  ctl: Int32Array,
+  view: DataView,
+  g: Geometry,
+  position: number,
+  tsLo: number,
+  tsHi: number,
+): void {
   const at = g.subbufStart(position);
   view.setUint32(at + PACKET_FIELD.magic, PACKET_MAGIC, true);
   for (let i = 0; i < 4; i++) view.setInt32(at + PACKET_FIELD.uuid + 4 * i, ctl[W.uuid + i], true);
@@ -27,7 +34,15 @@ export function openPacket(ctl: Int32Array, view: DataView, g: Geometry, positio
  * Closes the packet starting at `position` whose events end `contentBytes` into it: fills the end
  * fields, then commits the padding, which completes the packet once its writers have committed.
  */
-export function closePacket(ctl: Int32Array, view: DataView, g: Geometry, position: number, contentBytes: number, tsLo: number, tsHi: number): void {
+export function closePacket(
+  ctl: Int32Array,
+  view: DataView,
+  g: Geometry,
+  position: number,
+  contentBytes: number,
+  tsLo: number,
+  tsHi: number,
+): void {
   const at = g.subbufStart(position);
   view.setUint32(at + PACKET_FIELD.timestampEnd, tsLo, true);
   view.setUint32(at + PACKET_FIELD.timestampEnd + 4, tsHi, true);

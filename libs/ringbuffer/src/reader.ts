@@ -62,7 +62,10 @@ export class StreamReader {
     this.buffer = buffer;
     this.ctl = new Int32Array(buffer, 0, 1024);
     this.g = new Geometry(this.ctl);
-    if (buffer.byteLength !== streamFileSize(this.g.subbufSize, this.g.numSubbufs)) throw new Error(`ring buffer file has ${buffer.byteLength} bytes; its geometry needs ${streamFileSize(this.g.subbufSize, this.g.numSubbufs)}`);
+    if (buffer.byteLength !== streamFileSize(this.g.subbufSize, this.g.numSubbufs))
+      throw new Error(
+        `ring buffer file has ${buffer.byteLength} bytes; its geometry needs ${streamFileSize(this.g.subbufSize, this.g.numSubbufs)}`,
+      );
     this.view = new DataView(buffer);
     this.bytes = new Uint8Array(buffer);
     this.subbufSize = this.g.subbufSize;
@@ -119,7 +122,11 @@ export class StreamReader {
     // Packets before the open one (or before the next to open, on a boundary) are closed.
     const end = (write - (write & this.g.subbufMask)) | 0;
     const packets: Packet[] = [];
-    for (let position = Atomics.load(ctl, W.consumed); ((end - position) | 0) > 0; position = (position + this.subbufSize) | 0) {
+    for (
+      let position = Atomics.load(ctl, W.consumed);
+      ((end - position) | 0) > 0;
+      position = (position + this.subbufSize) | 0
+    ) {
       if (!this.g.isComplete(ctl, position)) continue;
       const start = this.g.subbufStart(position);
       const bytes = this.bytes.slice(start, start + this.subbufSize);
@@ -175,7 +182,12 @@ export class StreamReader {
 
   counters(): StreamCounters {
     const c = this.ctl;
-    return { lostFull: Atomics.load(c, W.lostFull) >>> 0, lostBig: Atomics.load(c, W.lostBig) >>> 0, overrun: Atomics.load(c, W.overrun) >>> 0, skipped: Atomics.load(c, W.skipped) >>> 0 };
+    return {
+      lostFull: Atomics.load(c, W.lostFull) >>> 0,
+      lostBig: Atomics.load(c, W.lostBig) >>> 0,
+      overrun: Atomics.load(c, W.overrun) >>> 0,
+      skipped: Atomics.load(c, W.skipped) >>> 0,
+    };
   }
 
   /** True when nothing written is left to read: no closed packet waits and no packet is open. */

@@ -1,7 +1,17 @@
 import { unmapFile } from '@tstrace/native';
 import * as fs from 'node:fs';
 import { mapStreamFile } from './create';
-import { COMMIT_STRIDE, COMPACT_HEADER, EXTENDED_HEADER, EXTENDED_ID, Geometry, MODE_OVERWRITE, PREAMBLE, streamFileSize, W } from './layout';
+import {
+  COMMIT_STRIDE,
+  COMPACT_HEADER,
+  EXTENDED_HEADER,
+  EXTENDED_ID,
+  Geometry,
+  MODE_OVERWRITE,
+  PREAMBLE,
+  streamFileSize,
+  W,
+} from './layout';
 import { closePacket, openPacket } from './packet-ops';
 
 const RETRY = -2;
@@ -22,7 +32,14 @@ const enum Hot {
   compactHeader = 6,
   extendedId = 65535,
 }
-if (Hot.write !== W.write || Hot.lastTsHi !== W.lastTsHi || Hot.commit !== W.commit || Hot.commitStride !== COMMIT_STRIDE || Hot.compactHeader !== COMPACT_HEADER || Hot.extendedId !== EXTENDED_ID) {
+if (
+  Hot.write !== W.write ||
+  Hot.lastTsHi !== W.lastTsHi ||
+  Hot.commit !== W.commit ||
+  Hot.commitStride !== COMMIT_STRIDE ||
+  Hot.compactHeader !== COMPACT_HEADER ||
+  Hot.extendedId !== EXTENDED_ID
+) {
   throw new Error('ringbuffer/writer: the Hot constants disagree with layout.ts');
 }
 
@@ -60,7 +77,10 @@ export class StreamWriter {
     this.buffer = buffer;
     this.ctl = new Int32Array(buffer, 0, 1024);
     this.g = new Geometry(this.ctl);
-    if (buffer.byteLength !== streamFileSize(this.g.subbufSize, this.g.numSubbufs)) throw new Error(`ring buffer file has ${buffer.byteLength} bytes; its geometry needs ${streamFileSize(this.g.subbufSize, this.g.numSubbufs)}`);
+    if (buffer.byteLength !== streamFileSize(this.g.subbufSize, this.g.numSubbufs))
+      throw new Error(
+        `ring buffer file has ${buffer.byteLength} bytes; its geometry needs ${streamFileSize(this.g.subbufSize, this.g.numSubbufs)}`,
+      );
     this.bytes = new Uint8Array(buffer);
     this.view = new DataView(buffer);
     this.subbufSize = this.g.subbufSize;
@@ -99,7 +119,13 @@ export class StreamWriter {
     // The common case in one try, small enough for V8 to inline into the tracer's emit: a
     // compact header, strictly inside the open packet, no other writer in between. Everything
     // else (a packet switch, an extended header, a lost race) takes the general loop.
-    if (pos === 0 || pos + size >= this.subbufSize || id >= Hot.extendedId || this.clockWords[1] !== ctl[Hot.lastTsHi] || Atomics.compareExchange(ctl, Hot.write, old, (old + size) | 0) !== old) {
+    if (
+      pos === 0 ||
+      pos + size >= this.subbufSize ||
+      id >= Hot.extendedId ||
+      this.clockWords[1] !== ctl[Hot.lastTsHi] ||
+      Atomics.compareExchange(ctl, Hot.write, old, (old + size) | 0) !== old
+    ) {
       return this.reserveSlow(id, payloadSize);
     }
     const at = this.dataOffset + (old & this.ringMask);
@@ -149,7 +175,11 @@ export class StreamWriter {
 
   /** Publishes a reserved event: `size` is `lastSize` right after the matching reserve. */
   commit(payloadOffset: number, size: number): void {
-    Atomics.add(this.ctl, Hot.commit + Hot.commitStride * (((payloadOffset - this.dataOffset) >>> this.subbufLog2) & this.slotMask), size);
+    Atomics.add(
+      this.ctl,
+      Hot.commit + Hot.commitStride * (((payloadOffset - this.dataOffset) >>> this.subbufLog2) & this.slotMask),
+      size,
+    );
   }
 
   /** Events this stream dropped so far: buffer full, and too big for a sub-buffer. */
@@ -203,7 +233,8 @@ export class StreamWriter {
         Atomics.add(ctl, W.lostFull, 1);
         return -1;
       }
-      if (Atomics.compareExchange(ctl, W.consumed, consumed, (consumed + this.subbufSize) | 0) === consumed) Atomics.add(ctl, W.overrun, 1);
+      if (Atomics.compareExchange(ctl, W.consumed, consumed, (consumed + this.subbufSize) | 0) === consumed)
+        Atomics.add(ctl, W.overrun, 1);
       return RETRY;
     }
     if (Atomics.compareExchange(ctl, W.write, old, (next + PREAMBLE + size) | 0) !== old) return RETRY;

@@ -4,12 +4,32 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CONTROL_WORDS as W, createStreamFile, Geometry, LossMode, mapStreamFile, Packet, readEvents, StreamOptions, StreamReader, StreamWriter, streamFileSize } from '../src';
+import {
+  CONTROL_WORDS as W,
+  createStreamFile,
+  Geometry,
+  LossMode,
+  mapStreamFile,
+  Packet,
+  readEvents,
+  StreamOptions,
+  StreamReader,
+  StreamWriter,
+  streamFileSize,
+} from '../src';
 import { unmapFile } from '@tstrace/native';
 import { payloadText, WriterJob } from './writer-proc';
 
 const uuid = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
-const options = (subbufSize: number, numSubbufs: number, mode: LossMode = 'discard'): StreamOptions => ({ subbufSize, numSubbufs, mode, streamId: 3, cpuId: 1, uuid, streamInstanceId: 0x1_0000_0002n });
+const options = (subbufSize: number, numSubbufs: number, mode: LossMode = 'discard'): StreamOptions => ({
+  subbufSize,
+  numSubbufs,
+  mode,
+  streamId: 3,
+  cpuId: 1,
+  uuid,
+  streamInstanceId: 0x1_0000_0002n,
+});
 
 interface Decoded {
   writer: number;
@@ -26,7 +46,13 @@ function decode(packet: Packet, into: Decoded[]): void {
     let end = offset + 16;
     let text = '';
     while (view.getUint8(end) !== 0) text += String.fromCharCode(view.getUint8(end++));
-    into.push({ writer: view.getUint32(offset, true), counter: view.getUint32(offset + 4, true), value: view.getFloat64(offset + 8, true), text, timestamp });
+    into.push({
+      writer: view.getUint32(offset, true),
+      counter: view.getUint32(offset + 4, true),
+      value: view.getFloat64(offset + 8, true),
+      text,
+      timestamp,
+    });
     return end + 1;
   });
 }
@@ -68,7 +94,9 @@ function writeEvents(writer: StreamWriter, writerId: number, count: number, from
 }
 
 function runWriter(job: WriterJob): Promise<number | null> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'writer-proc.js'), JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(__dirname, 'writer-proc.js'), JSON.stringify(job)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
@@ -96,7 +124,9 @@ describe('@tstrace/ringbuffer', () => {
       const file = path.join(dir, 'chan_0');
       createStreamFile(file, options(8192, 4), { uid: process.getuid!(), gid: process.getgid!(), mode: 0o640 });
       const st = fs.statSync(file);
-      expect(st.size).to.equal(streamFileSize(8192, 4)).and.equal(4096 + 4 * 8192);
+      expect(st.size)
+        .to.equal(streamFileSize(8192, 4))
+        .and.equal(4096 + 4 * 8192);
       expect(st.mode & 0o777).to.equal(0o640);
       const buffer = mapStreamFile(file);
       const g = new Geometry(new Int32Array(buffer, 0, 1024));
@@ -105,8 +135,14 @@ describe('@tstrace/ringbuffer', () => {
     });
 
     it('refuses bad geometry, an existing file and a symlink', () => {
-      expect(() => createStreamFile(path.join(dir, 'a'), options(3000, 4))).to.throw(RangeError, /sub-buffer size 3000 must be a power of two >= 4096/);
-      expect(() => createStreamFile(path.join(dir, 'a'), options(4096, 3))).to.throw(RangeError, /sub-buffer count 3 must be a power of two >= 2/);
+      expect(() => createStreamFile(path.join(dir, 'a'), options(3000, 4))).to.throw(
+        RangeError,
+        /sub-buffer size 3000 must be a power of two >= 4096/,
+      );
+      expect(() => createStreamFile(path.join(dir, 'a'), options(4096, 3))).to.throw(
+        RangeError,
+        /sub-buffer count 3 must be a power of two >= 2/,
+      );
       expect(() => createStreamFile(path.join(dir, 'a'), options(1 << 20, 2048))).to.throw(RangeError, /exceeds/);
       expect(fs.existsSync(path.join(dir, 'a'))).to.equal(false);
       createStreamFile(path.join(dir, 'b'), options(4096, 2));
@@ -176,7 +212,7 @@ describe('@tstrace/ringbuffer', () => {
       expect(seen).to.deep.equal([70000, 5, 65535]);
     });
 
-    it('falls back to an extended header when LAST_TS_HI is not its clock\'s high word, and puts it back', () => {
+    it("falls back to an extended header when LAST_TS_HI is not its clock's high word, and puts it back", () => {
       const file = path.join(dir, 's');
       createStreamFile(file, options(4096, 2));
       const w = StreamWriter.open(file);
@@ -212,14 +248,16 @@ describe('@tstrace/ringbuffer', () => {
       const after = process.hrtime.bigint();
       expect(seen.map(([id]) => id)).to.deep.equal([1, 2, 3, 4]);
       for (let i = 0; i < seen.length; i++) {
-        expect(seen[i][1] >= (i === 0 ? before : seen[i - 1][1]) && seen[i][1] <= after, `event ${i + 1}`).to.equal(true);
+        expect(seen[i][1] >= (i === 0 ? before : seen[i - 1][1]) && seen[i][1] <= after, `event ${i + 1}`).to.equal(
+          true,
+        );
       }
       unmapFile(mapping);
       w.close();
       r.close();
     });
 
-    it('keeps an event that ends one byte before the sub-buffer\'s end in the open packet', () => {
+    it("keeps an event that ends one byte before the sub-buffer's end in the open packet", () => {
       const file = path.join(dir, 's');
       createStreamFile(file, options(4096, 4));
       const w = StreamWriter.open(file);
@@ -436,7 +474,9 @@ describe('@tstrace/ringbuffer', () => {
     async function manyWriters(file: string, perWriter: number): Promise<{ events: Decoded[]; reader: StreamReader }> {
       const reader = StreamReader.open(file);
       const events: Decoded[] = [];
-      const children = [0, 10, 20, 30].map((base) => runWriter({ path: file, writer: base, events: perWriter, threads: 2 }));
+      const children = [0, 10, 20, 30].map((base) =>
+        runWriter({ path: file, writer: base, events: perWriter, threads: 2 }),
+      );
       let done = false;
       const all = Promise.all(children).then((codes) => {
         done = true;
@@ -449,7 +489,8 @@ describe('@tstrace/ringbuffer', () => {
       expect(await all).to.deep.equal([0, 0, 0, 0]);
       reader.flush();
       drain(reader, events);
-      for (let i = 1; i < events.length; i++) if (events[i].timestamp < events[i - 1].timestamp) expect.fail(`timestamps go back at event ${i}`);
+      for (let i = 1; i < events.length; i++)
+        if (events[i].timestamp < events[i - 1].timestamp) expect.fail(`timestamps go back at event ${i}`);
       return { events, reader };
     }
 

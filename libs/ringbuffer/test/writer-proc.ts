@@ -44,7 +44,11 @@ if (isMainThread && require.main === module) {
   const workers: Promise<void>[] = [];
   for (let t = 1; t <= (job.threads ?? 0); t++) {
     const worker = new Worker(__filename, { workerData: { ...job, writer: job.writer + t, threads: 0 } });
-    workers.push(new Promise((resolve, reject) => worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited ${code}`))))));
+    workers.push(
+      new Promise((resolve, reject) =>
+        worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited ${code}`)))),
+      ),
+    );
   }
   write(job);
   Promise.all(workers).then(

@@ -25,7 +25,8 @@ function readInt(view: DataView, o: number, t: IntInfo): number | bigint {
 }
 
 function need(view: DataView, o: number, size: number, name: string): void {
-  if (o + size > view.byteLength) throw new RangeError(`field "${name}" at offset ${o} needs ${size} bytes; the data ends at ${view.byteLength}`);
+  if (o + size > view.byteLength)
+    throw new RangeError(`field "${name}" at offset ${o} needs ${size} bytes; the data ends at ${view.byteLength}`);
 }
 
 function text(view: DataView, o: number, n: number): string {
@@ -45,7 +46,8 @@ function decodeOne(info: TypeInfo, name: string, view: DataView, o: number): [un
     case 'string': {
       const bytes = new Uint8Array(view.buffer, view.byteOffset + o, Math.max(0, view.byteLength - o));
       const nul = bytes.indexOf(0);
-      if (nul < 0) throw new RangeError(`string field "${name}" at offset ${o} has no terminating NUL before the end of the data`);
+      if (nul < 0)
+        throw new RangeError(`string field "${name}" at offset ${o} has no terminating NUL before the end of the data`);
       return [utf8.decode(bytes.subarray(0, nul)), o + nul + 1];
     }
     case 'text':
@@ -90,7 +92,11 @@ function decodeOne(info: TypeInfo, name: string, view: DataView, o: number): [un
  * and char[N] strings; bytes a Uint8Array (a copy); arrays and sequences arrays of numbers (of
  * bigints for 64-bit elements); an enumeration's value is its label, or the integer when no label has it.
  */
-export function decodeFields(fields: readonly FieldLike[], view: DataView, offset: number): { values: FieldValues; end: number } {
+export function decodeFields(
+  fields: readonly FieldLike[],
+  view: DataView,
+  offset: number,
+): { values: FieldValues; end: number } {
   const values: FieldValues = Object.create(null) as FieldValues;
   let o = offset;
   for (const f of fields) {

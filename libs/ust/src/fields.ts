@@ -23,7 +23,9 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Field names are C identifiers (CTF needs them), at most 255 characters. */
 export function checkName(name: unknown, what: string): string {
   if (typeof name !== 'string' || !NAME.test(name) || name.length > 255) {
-    throw new TypeError(`invalid ${what} name ${JSON.stringify(name)}: expected a C identifier ([A-Za-z_][A-Za-z0-9_]*, at most 255 characters)`);
+    throw new TypeError(
+      `invalid ${what} name ${JSON.stringify(name)}: expected a C identifier ([A-Za-z_][A-Za-z0-9_]*, at most 255 characters)`,
+    );
   }
   return name;
 }
@@ -33,12 +35,14 @@ function field<T>(name: string, type: string): Field<T> {
 }
 
 function checkLength(length: number, what: string): number {
-  if (!Number.isInteger(length) || length < 1 || length > MAX_ARRAY_LENGTH) throw new RangeError(`${what}: the length must be an integer from 1 to ${MAX_ARRAY_LENGTH}, not ${length}`);
+  if (!Number.isInteger(length) || length < 1 || length > MAX_ARRAY_LENGTH)
+    throw new RangeError(`${what}: the length must be an integer from 1 to ${MAX_ARRAY_LENGTH}, not ${length}`);
   return length;
 }
 
 function checkInt(type: string, what: string): IntTypeName {
-  if (!intInfo(type)) throw new TypeError(`${what}: "${type}" is not an integer type (u8, u16, u32, u64, s8, s16, s32, s64)`);
+  if (!intInfo(type))
+    throw new TypeError(`${what}: "${type}" is not an integer type (u8, u16, u32, u64, s8, s16, s32, s64)`);
   return type as IntTypeName;
 }
 
@@ -70,7 +74,11 @@ export function sequence<const I extends IntTypeName>(name: string, element: I):
 }
 
 /** Exactly `length` integers: a shorter value is padded with zeros, a longer one cut. */
-export function array<const I extends IntTypeName>(name: string, element: I, length: number): Field<ArrayLike<IntValue<I>>> {
+export function array<const I extends IntTypeName>(
+  name: string,
+  element: I,
+  length: number,
+): Field<ArrayLike<IntValue<I>>> {
   return field(name, `${checkInt(element, `array ${name}`)}[${checkLength(length, `array ${name}`)}]`);
 }
 
@@ -78,7 +86,11 @@ export function array<const I extends IntTypeName>(name: string, element: I, len
  * An integer of type `container` with labelled values: `emit` takes a label or a number. A label
  * the enumeration does not have is recorded as 0. Values must be safe integers in the container's range.
  */
-export function enumeration<const M extends Readonly<Record<string, number>>>(name: string, container: IntTypeName, labels: M): Field<(keyof M & string) | number> {
+export function enumeration<const M extends Readonly<Record<string, number>>>(
+  name: string,
+  container: IntTypeName,
+  labels: M,
+): Field<(keyof M & string) | number> {
   const int = intInfo(checkInt(container, `enumeration ${name}`))!;
   enumMaps(labels, int, `enumeration ${name}`);
   const json = JSON.stringify(Object.fromEntries(Object.entries(labels)));

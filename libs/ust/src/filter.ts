@@ -59,7 +59,11 @@ const NEVER: CompiledFilter = () => false;
  * Compiles the filters of a route (JSON ASTs, OR-ed) for an event. Throws a FilterError for
  * JSON that is not a checked AST; a filter whose types do not fit the event compiles to false.
  */
-export function compileFilters(jsons: readonly string[], fields: readonly FilterField[], ctx: FilterContext): CompiledFilter {
+export function compileFilters(
+  jsons: readonly string[],
+  fields: readonly FilterField[],
+  ctx: FilterContext,
+): CompiledFilter {
   const compiled = jsons.map((j) => compileFilter(filterFromJson(j), fields, ctx)).filter((f) => f !== NEVER);
   if (compiled.length === 0) return NEVER;
   if (compiled.length === 1) return compiled[0];
@@ -130,17 +134,43 @@ function compileField(node: FilterNode & { type: 'field' }, fields: FieldMap): N
   if (node.index.length === 1) {
     const k = node.index[0];
     if (t.kind === 'bytes') {
-      return { kind: 'int', eval: (a) => { const v = a[i]; if (k >= lengthOf(v)) throw RUNTIME_ERROR; return BigInt(((v as ArrayLike<unknown>)[k] as number) & 0xff); } };
+      return {
+        kind: 'int',
+        eval: (a) => {
+          const v = a[i];
+          if (k >= lengthOf(v)) throw RUNTIME_ERROR;
+          return BigInt(((v as ArrayLike<unknown>)[k] as number) & 0xff);
+        },
+      };
     }
     if (t.kind === 'seq') {
       const elem = intValue(t.elem);
-      return { kind: 'int', eval: (a) => { const v = a[i]; if (k >= lengthOf(v)) throw RUNTIME_ERROR; return elem((v as ArrayLike<unknown>)[k]); } };
+      return {
+        kind: 'int',
+        eval: (a) => {
+          const v = a[i];
+          if (k >= lengthOf(v)) throw RUNTIME_ERROR;
+          return elem((v as ArrayLike<unknown>)[k]);
+        },
+      };
     }
     if (t.kind === 'array') {
       const elem = intValue(t.elem);
-      if (k >= t.length) return { kind: 'int', eval: () => { throw RUNTIME_ERROR; } };
+      if (k >= t.length)
+        return {
+          kind: 'int',
+          eval: () => {
+            throw RUNTIME_ERROR;
+          },
+        };
       // Elements past the value's end are recorded as zeros.
-      return { kind: 'int', eval: (a) => { const v = a[i]; return k < lengthOf(v) ? elem((v as ArrayLike<unknown>)[k]) : 0n; } };
+      return {
+        kind: 'int',
+        eval: (a) => {
+          const v = a[i];
+          return k < lengthOf(v) ? elem((v as ArrayLike<unknown>)[k]) : 0n;
+        },
+      };
     }
     throw new Mismatch(`field ${node.path[0]} is not an array`);
   }
@@ -152,11 +182,30 @@ function compileField(node: FilterNode & { type: 'field' }, fields: FieldMap): N
     case 'enum': {
       const value = intValue(t.container);
       const labels = t.labels;
-      return { kind: 'int', eval: (a) => { const v = a[i]; return value(typeof v === 'string' ? (labels.get(v) ?? 0) : v); } };
+      return {
+        kind: 'int',
+        eval: (a) => {
+          const v = a[i];
+          return value(typeof v === 'string' ? (labels.get(v) ?? 0) : v);
+        },
+      };
     }
     case 'float':
-      if (t.bytes === 4) return { kind: 'float', eval: (a) => { const v = a[i]; return Math.fround(typeof v === 'number' ? v : floatOf(v)); } };
-      return { kind: 'float', eval: (a) => { const v = a[i]; return typeof v === 'number' ? v : floatOf(v); } };
+      if (t.bytes === 4)
+        return {
+          kind: 'float',
+          eval: (a) => {
+            const v = a[i];
+            return Math.fround(typeof v === 'number' ? v : floatOf(v));
+          },
+        };
+      return {
+        kind: 'float',
+        eval: (a) => {
+          const v = a[i];
+          return typeof v === 'number' ? v : floatOf(v);
+        },
+      };
     case 'string':
       return { kind: 'string', eval: (a) => stringValue(a[i]) };
     case 'text': {
@@ -253,12 +302,20 @@ function compileUnary(op: string, x: Node): Node {
   const int = x.kind === 'int';
   switch (op) {
     case '!':
-      return { kind: 'int', eval: (a) => { const v = e(a); return v === 0n || v === 0 ? 1n : 0n; } };
+      return {
+        kind: 'int',
+        eval: (a) => {
+          const v = e(a);
+          return v === 0n || v === 0 ? 1n : 0n;
+        },
+      };
     case '~':
       if (!int) throw new Mismatch('operator ~ on a float');
       return { kind: 'int', eval: (a) => toInt(~(e(a) as bigint)) };
     case '-':
-      return int ? { kind: 'int', eval: (a) => toInt(-(e(a) as bigint)) } : { kind: 'float', eval: (a) => -(e(a) as number) };
+      return int
+        ? { kind: 'int', eval: (a) => toInt(-(e(a) as bigint)) }
+        : { kind: 'float', eval: (a) => -(e(a) as number) };
     default:
       return x;
   }
@@ -280,7 +337,9 @@ function compileBinary(op: string, l: Node, r: Node): Node {
     case '==':
     case '!=': {
       const eq = equality(l, r);
-      return op === '==' ? { kind: 'int', eval: (a) => (eq(a) ? 1n : 0n) } : { kind: 'int', eval: (a) => (eq(a) ? 0n : 1n) };
+      return op === '=='
+        ? { kind: 'int', eval: (a) => (eq(a) ? 1n : 0n) }
+        : { kind: 'int', eval: (a) => (eq(a) ? 0n : 1n) };
     }
     case '<':
     case '<=':
@@ -323,9 +382,19 @@ function intArithmetic(op: string, le: Eval, re: Eval): Eval {
     case '*':
       return (a) => toInt(l(a) * r(a));
     case '/':
-      return (a) => { const x = l(a); const y = r(a); if (y === 0n) throw RUNTIME_ERROR; return toInt(x / y); };
+      return (a) => {
+        const x = l(a);
+        const y = r(a);
+        if (y === 0n) throw RUNTIME_ERROR;
+        return toInt(x / y);
+      };
     case '%':
-      return (a) => { const x = l(a); const y = r(a); if (y === 0n) throw RUNTIME_ERROR; return x % y; };
+      return (a) => {
+        const x = l(a);
+        const y = r(a);
+        if (y === 0n) throw RUNTIME_ERROR;
+        return x % y;
+      };
     case '&':
       return (a) => toInt(l(a) & r(a));
     case '|':
@@ -333,9 +402,19 @@ function intArithmetic(op: string, le: Eval, re: Eval): Eval {
     case '^':
       return (a) => toInt(l(a) ^ r(a));
     case '<<':
-      return (a) => { const x = l(a); const y = r(a); if (y < 0n || y > 63n) throw RUNTIME_ERROR; return toInt(x << y); };
+      return (a) => {
+        const x = l(a);
+        const y = r(a);
+        if (y < 0n || y > 63n) throw RUNTIME_ERROR;
+        return toInt(x << y);
+      };
     default: // '>>', logical as in LTTng
-      return (a) => { const x = l(a); const y = r(a); if (y < 0n || y > 63n) throw RUNTIME_ERROR; return toInt(BigInt.asUintN(64, x) >> y); };
+      return (a) => {
+        const x = l(a);
+        const y = r(a);
+        if (y < 0n || y > 63n) throw RUNTIME_ERROR;
+        return toInt(BigInt.asUintN(64, x) >> y);
+      };
   }
 }
 
@@ -376,7 +455,12 @@ function ordering(l: Node, r: Node): (a: readonly unknown[]) => number {
   const re = r.eval;
   const sign = (x: Value, y: Value) => (x < y ? -1 : x > y ? 1 : 0);
   if (l.kind === 'int' && r.kind === 'int') return (a) => sign(le(a), re(a));
-  if (numeric(l) && numeric(r)) return (a) => { const x = Number(le(a)); const y = Number(re(a)); return x < y ? -1 : x > y ? 1 : x === y ? 0 : NaN; };
+  if (numeric(l) && numeric(r))
+    return (a) => {
+      const x = Number(le(a));
+      const y = Number(re(a));
+      return x < y ? -1 : x > y ? 1 : x === y ? 0 : NaN;
+    };
   if (l.kind === 'string' && r.kind === 'string') return (a) => sign(le(a), re(a));
   throw new Mismatch('ordering of mismatched types');
 }

@@ -68,7 +68,13 @@ export function identity(): Identity {
   return cached;
 }
 
-const CONTEXT_TYPES: Record<string, string> = { vpid: 's32', vtid: 's32', vuid: 'u32', vgid: 'u32', procname: `char[${PROCNAME_BYTES + 1}]` };
+const CONTEXT_TYPES: Record<string, string> = {
+  vpid: 's32',
+  vtid: 's32',
+  vuid: 'u32',
+  vgid: 'u32',
+  procname: `char[${PROCNAME_BYTES + 1}]`,
+};
 
 /**
  * The bytes of a channel's event context for this thread, in the order given (docs/USERSPACE.md):
@@ -78,7 +84,8 @@ const CONTEXT_TYPES: Record<string, string> = { vpid: 's32', vtid: 's32', vuid: 
 export function contextBytes(names: readonly string[]): Uint8Array {
   const id = identity();
   const codecs = names.map((n) => {
-    if (!Object.prototype.hasOwnProperty.call(CONTEXT_TYPES, n)) throw new Error(`unknown context "${n}" (this tracer writes ${Object.keys(CONTEXT_TYPES).join(', ')})`);
+    if (!Object.prototype.hasOwnProperty.call(CONTEXT_TYPES, n))
+      throw new Error(`unknown context "${n}" (this tracer writes ${Object.keys(CONTEXT_TYPES).join(', ')})`);
     return codecFor(CONTEXT_TYPES[n]);
   });
   const size = codecs.reduce((s, c) => s + c.fixed, 0);

@@ -15,7 +15,24 @@ import { Tracer } from './registration';
 import type { EmitArgs, Tracepoint } from './tracepoint';
 import { parseFormat } from './user-events';
 
-export { array, bytes, chars, double, enumeration, float, s16, s32, s64, s8, sequence, string, u16, u32, u64, u8 } from './fields';
+export {
+  array,
+  bytes,
+  chars,
+  double,
+  enumeration,
+  float,
+  s16,
+  s32,
+  s64,
+  s8,
+  sequence,
+  string,
+  u16,
+  u32,
+  u64,
+  u8,
+} from './fields';
 export type { Field, IntValue } from './fields';
 export type { IntTypeName } from './types';
 export { decodeFields } from './decode';
@@ -34,14 +51,22 @@ export interface Provider {
    * TRACE_DEBUG_LINE). `emit` takes one value per field, typed from the list. Defining the same
    * event again with the same fields returns the same tracepoint.
    */
-  event<const F extends readonly Field<any>[]>(name: string, fields: F, loglevel?: LogLevel | number): Tracepoint<EmitArgs<F>>;
+  event<const F extends readonly Field<any>[]>(
+    name: string,
+    fields: F,
+    loglevel?: LogLevel | number,
+  ): Tracepoint<EmitArgs<F>>;
 }
 
 /** A provider: the first half of its events' names (`provider:event`), a C identifier. */
 export function provider(name: string): Provider {
   return {
     name,
-    event<const F extends readonly Field<any>[]>(event: string, fields: F, loglevel: number = DEFAULT_LOGLEVEL): Tracepoint<EmitArgs<F>> {
+    event<const F extends readonly Field<any>[]>(
+      event: string,
+      fields: F,
+      loglevel: number = DEFAULT_LOGLEVEL,
+    ): Tracepoint<EmitArgs<F>> {
       return tracer.define<EmitArgs<F>>(name, event, fields as readonly Field<unknown>[], loglevel);
     },
   };
@@ -53,7 +78,11 @@ export function provider(name: string): Provider {
  * `user_events:NAME` unless `providerName` is given. Throws a FormatError naming the column of a
  * bad format. Registered like any event (RegisterEvents when already registered).
  */
-export function defineEventFromFormat(format: string, loglevel: LogLevel | number = DEFAULT_LOGLEVEL, providerName = 'user_events'): Tracepoint<unknown[]> {
+export function defineEventFromFormat(
+  format: string,
+  loglevel: LogLevel | number = DEFAULT_LOGLEVEL,
+  providerName = 'user_events',
+): Tracepoint<unknown[]> {
   const { name, fields } = parseFormat(format);
   return tracer.define<unknown[]>(providerName, name, fields, loglevel);
 }

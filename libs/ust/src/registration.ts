@@ -34,12 +34,19 @@ export interface TracerOptions {
 
 /** The sockets of the global daemon ($TSTRACE_RUNDIR or /var/run/tstrace) and the user's ($TSTRACE_HOME/.tstrace), once each. */
 export function defaultSockets(env: NodeJS.ProcessEnv = process.env): string[] {
-  const all = [runDirPaths(globalRunDir(env)).appsSocket, runDirPaths(userRunDir(env)).appsSocket].map((p) => path.resolve(p));
+  const all = [runDirPaths(globalRunDir(env)).appsSocket, runDirPaths(userRunDir(env)).appsSocket].map((p) =>
+    path.resolve(p),
+  );
   return [...new Set(all)];
 }
 
 function eventDecl(tp: Tracepoint): tstrace.app.IEventDecl {
-  return { provider: tp.provider, name: tp.name, loglevel: tp.loglevel, fields: tp.fields.map((f) => ({ name: f.name, type: f.type })) };
+  return {
+    provider: tp.provider,
+    name: tp.name,
+    loglevel: tp.loglevel,
+    fields: tp.fields.map((f) => ({ name: f.name, type: f.type })),
+  };
 }
 
 type LinkState = 'idle' | 'connecting' | 'registered';
@@ -93,13 +100,17 @@ class DaemonLink {
     let client: AppClient;
     try {
       if (!fs.existsSync(this.socket)) throw new Error('no daemon');
-      client = await RpcClient.connect(appLink, { path: this.socket }, {
-        peerName: `tstrace-ust ${TRACER_VERSION} ${identity().procname}`,
-        connectTimeoutMs: this.tracer.connectTimeoutMs,
-        callTimeoutMs: this.tracer.callTimeoutMs,
-        onPush: (reply) => this.onPush(reply as AppReply),
-        unref: true,
-      });
+      client = await RpcClient.connect(
+        appLink,
+        { path: this.socket },
+        {
+          peerName: `tstrace-ust ${TRACER_VERSION} ${identity().procname}`,
+          connectTimeoutMs: this.tracer.connectTimeoutMs,
+          callTimeoutMs: this.tracer.callTimeoutMs,
+          onPush: (reply) => this.onPush(reply as AppReply),
+          unref: true,
+        },
+      );
     } catch {
       this.state = 'idle';
       this.settle();
@@ -118,8 +129,15 @@ class DaemonLink {
     try {
       reply = await client.call({
         registerApp: {
-          pid: id.vpid, ppid: id.ppid, uid: id.vuid, gid: id.vgid, procname: id.procname, bitsPerLong: 64,
-          tracerVersion: TRACER_VERSION, threadId: id.threadId, tid: id.vtid,
+          pid: id.vpid,
+          ppid: id.ppid,
+          uid: id.vuid,
+          gid: id.vgid,
+          procname: id.procname,
+          bitsPerLong: 64,
+          tracerVersion: TRACER_VERSION,
+          threadId: id.threadId,
+          tid: id.vtid,
           events: this.tracer.events.slice(0, count).map(eventDecl),
         },
       });
@@ -237,7 +255,8 @@ class DaemonLink {
       const ch = channels.get(key);
       const tp = this.tracer.events[r.event ?? 0];
       if (!ch || !tp) {
-        if (!failed.has(key)) errors.push(!tp ? `route to unknown event ${r.event}` : `route to unknown channel key ${key}`);
+        if (!failed.has(key))
+          errors.push(!tp ? `route to unknown event ${r.event}` : `route to unknown channel key ${key}`);
         continue;
       }
       let filter: CompiledFilter | null = null;
@@ -249,7 +268,9 @@ class DaemonLink {
           continue;
         }
       }
-      (routes[tp.index] ??= []).push(new Route(NO_STATUS, 0, ch.writer, r.eventId ?? 0, ch.context, ch.context.length, filter));
+      (routes[tp.index] ??= []).push(
+        new Route(NO_STATUS, 0, ch.writer, r.eventId ?? 0, ch.context, ch.context.length, filter),
+      );
     }
     this.routes = routes;
     const old = this.writers;
@@ -292,21 +313,35 @@ export class Tracer {
    * Defines an event (or returns the same one again for the same name and fields). Throws on
    * bad names, a bad log level, duplicate fields, or a name reused with other fields.
    */
-  define<A extends unknown[]>(provider: string, name: string, fields: readonly Field<unknown>[], loglevel: number): Tracepoint<A> {
+  define<A extends unknown[]>(
+    provider: string,
+    name: string,
+    fields: readonly Field<unknown>[],
+    loglevel: number,
+  ): Tracepoint<A> {
     checkName(provider, 'provider');
     checkName(name, 'event');
-    if (!Number.isInteger(loglevel) || loglevel < 0 || loglevel > 14) throw new RangeError(`event ${provider}:${name}: log level ${loglevel} is not one of LTTng's 0 (TRACE_EMERG) .. 14 (TRACE_DEBUG)`);
+    if (!Number.isInteger(loglevel) || loglevel < 0 || loglevel > 14)
+      throw new RangeError(
+        `event ${provider}:${name}: log level ${loglevel} is not one of LTTng's 0 (TRACE_EMERG) .. 14 (TRACE_DEBUG)`,
+      );
     if (!Array.isArray(fields)) throw new TypeError(`event ${provider}:${name}: the fields must be an array`);
     const seen = new Set<string>();
     for (const f of fields) {
-      if (!f || typeof f.name !== 'string' || typeof f.type !== 'string' || !f.codec) throw new TypeError(`event ${provider}:${name}: every field must be made by a field constructor (u32('x'), string('s'), ...)`);
+      if (!f || typeof f.name !== 'string' || typeof f.type !== 'string' || !f.codec)
+        throw new TypeError(
+          `event ${provider}:${name}: every field must be made by a field constructor (u32('x'), string('s'), ...)`,
+        );
       if (seen.has(f.name)) throw new TypeError(`event ${provider}:${name}: field "${f.name}" is defined twice`);
       seen.add(f.name);
     }
     const full = `${provider}:${name}`;
     const known = this.byName.get(full);
     if (known) {
-      const same = known.loglevel === loglevel && known.fields.length === fields.length && known.fields.every((f, i) => f.name === fields[i].name && f.type === fields[i].type);
+      const same =
+        known.loglevel === loglevel &&
+        known.fields.length === fields.length &&
+        known.fields.every((f, i) => f.name === fields[i].name && f.type === fields[i].type);
       if (!same) throw new Error(`event ${full} is already defined with other fields or another log level`);
       return known as unknown as Tracepoint<A>;
     }
@@ -404,7 +439,11 @@ export class Tracer {
     const key = JSON.stringify(filters);
     let f = cache.get(key);
     if (!f) {
-      f = compileFilters(filters, tp.fields.map((x) => ({ name: x.name, info: x.codec.info })), identity());
+      f = compileFilters(
+        filters,
+        tp.fields.map((x) => ({ name: x.name, info: x.codec.info })),
+        identity(),
+      );
       cache.set(key, f);
     }
     return f;

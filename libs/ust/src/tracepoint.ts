@@ -43,7 +43,9 @@ const NO_ROUTES: Route[] = [];
 const NO_ARGS: unknown[] = [];
 
 /** The emit arguments of a field list: one value per field, of that field's type. */
-export type EmitArgs<F extends readonly Field<any>[]> = { -readonly [K in keyof F]: F[K] extends Field<infer T> ? T : never };
+export type EmitArgs<F extends readonly Field<any>[]> = {
+  -readonly [K in keyof F]: F[K] extends Field<infer T> ? T : never;
+};
 
 /**
  * One event of the app (LTTng's tracepoint). The hot-path idiom is
@@ -186,7 +188,27 @@ function makeEmit(tp: Tracepoint<any>): Emit {
     case 7:
       return emit7(tp, scratch, f, z[0], w[0], z[1], w[1], z[2], w[2], z[3], w[3], z[4], w[4], z[5], w[5], z[6], w[6]);
     case 8:
-      return emit8(tp, scratch, f, z[0], w[0], z[1], w[1], z[2], w[2], z[3], w[3], z[4], w[4], z[5], w[5], z[6], w[6], z[7], w[7]);
+      return emit8(
+        tp,
+        scratch,
+        f,
+        z[0],
+        w[0],
+        z[1],
+        w[1],
+        z[2],
+        w[2],
+        z[3],
+        w[3],
+        z[4],
+        w[4],
+        z[5],
+        w[5],
+        z[6],
+        w[6],
+        z[7],
+        w[7],
+      );
     default:
       return function emit(...a: unknown[]): void {
         emitArgs(tp, a);
@@ -233,12 +255,21 @@ function emit1(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | n
   };
 }
 
-function emit2(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer): Emit {
+function emit2(
+  tp: Tracepoint<any>,
+  cursor: Cursor,
+  fixed: number,
+  z0: Sizer | null,
+  w0: Writer,
+  z1: Sizer | null,
+  w1: Writer,
+): Emit {
   return function emit(a0: unknown, a1: unknown): void {
     const r = tp.only;
     if (r === null) {
       const args = tp.args;
-      args[0] = a0; args[1] = a1;
+      args[0] = a0;
+      args[1] = a1;
       emitArgs(tp, args);
       return;
     }
@@ -257,12 +288,24 @@ function emit2(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | n
   };
 }
 
-function emit3(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer): Emit {
+function emit3(
+  tp: Tracepoint<any>,
+  cursor: Cursor,
+  fixed: number,
+  z0: Sizer | null,
+  w0: Writer,
+  z1: Sizer | null,
+  w1: Writer,
+  z2: Sizer | null,
+  w2: Writer,
+): Emit {
   return function emit(a0: unknown, a1: unknown, a2: unknown): void {
     const r = tp.only;
     if (r === null) {
       const args = tp.args;
-      args[0] = a0; args[1] = a1; args[2] = a2;
+      args[0] = a0;
+      args[1] = a1;
+      args[2] = a2;
       emitArgs(tp, args);
       return;
     }
@@ -282,18 +325,38 @@ function emit3(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | n
   };
 }
 
-function emit4(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer, z3: Sizer | null, w3: Writer): Emit {
+function emit4(
+  tp: Tracepoint<any>,
+  cursor: Cursor,
+  fixed: number,
+  z0: Sizer | null,
+  w0: Writer,
+  z1: Sizer | null,
+  w1: Writer,
+  z2: Sizer | null,
+  w2: Writer,
+  z3: Sizer | null,
+  w3: Writer,
+): Emit {
   return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown): void {
     const r = tp.only;
     if (r === null) {
       const args = tp.args;
-      args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3;
+      args[0] = a0;
+      args[1] = a1;
+      args[2] = a2;
+      args[3] = a3;
       emitArgs(tp, args);
       return;
     }
     if (r.status[r.slot] === 0) return;
     cursor.top = 0;
-    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3));
+    const size =
+      fixed +
+      (z0 === null ? 0 : z0(a0)) +
+      (z1 === null ? 0 : z1(a1)) +
+      (z2 === null ? 0 : z2(a2)) +
+      (z3 === null ? 0 : z3(a3));
     const w = r.writer;
     const p = w.reserve(r.id, size);
     if (p < 0) return;
@@ -308,18 +371,42 @@ function emit4(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | n
   };
 }
 
-function emit5(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer, z3: Sizer | null, w3: Writer, z4: Sizer | null, w4: Writer): Emit {
+function emit5(
+  tp: Tracepoint<any>,
+  cursor: Cursor,
+  fixed: number,
+  z0: Sizer | null,
+  w0: Writer,
+  z1: Sizer | null,
+  w1: Writer,
+  z2: Sizer | null,
+  w2: Writer,
+  z3: Sizer | null,
+  w3: Writer,
+  z4: Sizer | null,
+  w4: Writer,
+): Emit {
   return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown): void {
     const r = tp.only;
     if (r === null) {
       const args = tp.args;
-      args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4;
+      args[0] = a0;
+      args[1] = a1;
+      args[2] = a2;
+      args[3] = a3;
+      args[4] = a4;
       emitArgs(tp, args);
       return;
     }
     if (r.status[r.slot] === 0) return;
     cursor.top = 0;
-    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4));
+    const size =
+      fixed +
+      (z0 === null ? 0 : z0(a0)) +
+      (z1 === null ? 0 : z1(a1)) +
+      (z2 === null ? 0 : z2(a2)) +
+      (z3 === null ? 0 : z3(a3)) +
+      (z4 === null ? 0 : z4(a4));
     const w = r.writer;
     const p = w.reserve(r.id, size);
     if (p < 0) return;
@@ -335,18 +422,46 @@ function emit5(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | n
   };
 }
 
-function emit6(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer, z3: Sizer | null, w3: Writer, z4: Sizer | null, w4: Writer, z5: Sizer | null, w5: Writer): Emit {
+function emit6(
+  tp: Tracepoint<any>,
+  cursor: Cursor,
+  fixed: number,
+  z0: Sizer | null,
+  w0: Writer,
+  z1: Sizer | null,
+  w1: Writer,
+  z2: Sizer | null,
+  w2: Writer,
+  z3: Sizer | null,
+  w3: Writer,
+  z4: Sizer | null,
+  w4: Writer,
+  z5: Sizer | null,
+  w5: Writer,
+): Emit {
   return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown): void {
     const r = tp.only;
     if (r === null) {
       const args = tp.args;
-      args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5;
+      args[0] = a0;
+      args[1] = a1;
+      args[2] = a2;
+      args[3] = a3;
+      args[4] = a4;
+      args[5] = a5;
       emitArgs(tp, args);
       return;
     }
     if (r.status[r.slot] === 0) return;
     cursor.top = 0;
-    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5));
+    const size =
+      fixed +
+      (z0 === null ? 0 : z0(a0)) +
+      (z1 === null ? 0 : z1(a1)) +
+      (z2 === null ? 0 : z2(a2)) +
+      (z3 === null ? 0 : z3(a3)) +
+      (z4 === null ? 0 : z4(a4)) +
+      (z5 === null ? 0 : z5(a5));
     const w = r.writer;
     const p = w.reserve(r.id, size);
     if (p < 0) return;
@@ -363,18 +478,58 @@ function emit6(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | n
   };
 }
 
-function emit7(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer, z3: Sizer | null, w3: Writer, z4: Sizer | null, w4: Writer, z5: Sizer | null, w5: Writer, z6: Sizer | null, w6: Writer): Emit {
-  return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown, a6: unknown): void {
+function emit7(
+  tp: Tracepoint<any>,
+  cursor: Cursor,
+  fixed: number,
+  z0: Sizer | null,
+  w0: Writer,
+  z1: Sizer | null,
+  w1: Writer,
+  z2: Sizer | null,
+  w2: Writer,
+  z3: Sizer | null,
+  w3: Writer,
+  z4: Sizer | null,
+  w4: Writer,
+  z5: Sizer | null,
+  w5: Writer,
+  z6: Sizer | null,
+  w6: Writer,
+): Emit {
+  return function emit(
+    a0: unknown,
+    a1: unknown,
+    a2: unknown,
+    a3: unknown,
+    a4: unknown,
+    a5: unknown,
+    a6: unknown,
+  ): void {
     const r = tp.only;
     if (r === null) {
       const args = tp.args;
-      args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5; args[6] = a6;
+      args[0] = a0;
+      args[1] = a1;
+      args[2] = a2;
+      args[3] = a3;
+      args[4] = a4;
+      args[5] = a5;
+      args[6] = a6;
       emitArgs(tp, args);
       return;
     }
     if (r.status[r.slot] === 0) return;
     cursor.top = 0;
-    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5)) + (z6 === null ? 0 : z6(a6));
+    const size =
+      fixed +
+      (z0 === null ? 0 : z0(a0)) +
+      (z1 === null ? 0 : z1(a1)) +
+      (z2 === null ? 0 : z2(a2)) +
+      (z3 === null ? 0 : z3(a3)) +
+      (z4 === null ? 0 : z4(a4)) +
+      (z5 === null ? 0 : z5(a5)) +
+      (z6 === null ? 0 : z6(a6));
     const w = r.writer;
     const p = w.reserve(r.id, size);
     if (p < 0) return;
@@ -392,18 +547,63 @@ function emit7(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | n
   };
 }
 
-function emit8(tp: Tracepoint<any>, cursor: Cursor, fixed: number, z0: Sizer | null, w0: Writer, z1: Sizer | null, w1: Writer, z2: Sizer | null, w2: Writer, z3: Sizer | null, w3: Writer, z4: Sizer | null, w4: Writer, z5: Sizer | null, w5: Writer, z6: Sizer | null, w6: Writer, z7: Sizer | null, w7: Writer): Emit {
-  return function emit(a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown, a6: unknown, a7: unknown): void {
+function emit8(
+  tp: Tracepoint<any>,
+  cursor: Cursor,
+  fixed: number,
+  z0: Sizer | null,
+  w0: Writer,
+  z1: Sizer | null,
+  w1: Writer,
+  z2: Sizer | null,
+  w2: Writer,
+  z3: Sizer | null,
+  w3: Writer,
+  z4: Sizer | null,
+  w4: Writer,
+  z5: Sizer | null,
+  w5: Writer,
+  z6: Sizer | null,
+  w6: Writer,
+  z7: Sizer | null,
+  w7: Writer,
+): Emit {
+  return function emit(
+    a0: unknown,
+    a1: unknown,
+    a2: unknown,
+    a3: unknown,
+    a4: unknown,
+    a5: unknown,
+    a6: unknown,
+    a7: unknown,
+  ): void {
     const r = tp.only;
     if (r === null) {
       const args = tp.args;
-      args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5; args[6] = a6; args[7] = a7;
+      args[0] = a0;
+      args[1] = a1;
+      args[2] = a2;
+      args[3] = a3;
+      args[4] = a4;
+      args[5] = a5;
+      args[6] = a6;
+      args[7] = a7;
       emitArgs(tp, args);
       return;
     }
     if (r.status[r.slot] === 0) return;
     cursor.top = 0;
-    const size = fixed + (z0 === null ? 0 : z0(a0)) + (z1 === null ? 0 : z1(a1)) + (z2 === null ? 0 : z2(a2)) + (z3 === null ? 0 : z3(a3)) + (z4 === null ? 0 : z4(a4)) + (z5 === null ? 0 : z5(a5)) + (z6 === null ? 0 : z6(a6)) + (z7 === null ? 0 : z7(a7));
+    const size =
+      fixed +
+      (z0 === null ? 0 : z0(a0)) +
+      (z1 === null ? 0 : z1(a1)) +
+      (z2 === null ? 0 : z2(a2)) +
+      (z3 === null ? 0 : z3(a3)) +
+      (z4 === null ? 0 : z4(a4)) +
+      (z5 === null ? 0 : z5(a5)) +
+      (z6 === null ? 0 : z6(a6)) +
+      (z7 === null ? 0 : z7(a7));
     const w = r.writer;
     const p = w.reserve(r.id, size);
     if (p < 0) return;

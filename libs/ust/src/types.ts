@@ -27,13 +27,21 @@ export type TypeInfo =
   | { readonly kind: 'array'; readonly elem: IntInfo; readonly length: number }
   | { readonly kind: 'seq'; readonly elem: IntInfo }
   | { readonly kind: 'bytes' }
-  | { readonly kind: 'enum'; readonly container: IntInfo; readonly labels: ReadonlyMap<string, number>; readonly names: ReadonlyMap<number, string> };
+  | {
+      readonly kind: 'enum';
+      readonly container: IntInfo;
+      readonly labels: ReadonlyMap<string, number>;
+      readonly names: ReadonlyMap<number, string>;
+    };
 
 /** Largest N of char[N] and T[N]: an event must fit in one sub-buffer anyway. */
 export const MAX_ARRAY_LENGTH = 65535;
 
 const INTS = new Map<string, IntInfo>(
-  INT_TYPES.map((name) => [name, { kind: 'int', name, bytes: (Number(name.slice(1)) / 8) as 1 | 2 | 4 | 8, signed: name[0] === 's' }]),
+  INT_TYPES.map((name) => [
+    name,
+    { kind: 'int', name, bytes: (Number(name.slice(1)) / 8) as 1 | 2 | 4 | 8, signed: name[0] === 's' },
+  ]),
 );
 
 export function intInfo(name: string): IntInfo | undefined {
@@ -59,7 +67,8 @@ export function parseType(type: string): TypeInfo {
 }
 
 function parseLength(text: string, type: string): number {
-  if (!/^[1-9][0-9]*$/.test(text) || Number(text) > MAX_ARRAY_LENGTH) throw new TypeError(`field type "${type}": the length must be an integer from 1 to ${MAX_ARRAY_LENGTH}`);
+  if (!/^[1-9][0-9]*$/.test(text) || Number(text) > MAX_ARRAY_LENGTH)
+    throw new TypeError(`field type "${type}": the length must be an integer from 1 to ${MAX_ARRAY_LENGTH}`);
   return Number(text);
 }
 
@@ -88,19 +97,28 @@ function parseUncached(type: string): TypeInfo {
     }
     return { kind: 'enum', container, ...enumMaps(raw, container, type) };
   }
-  throw new TypeError(`unknown field type "${type}": expected an integer type (u8..u64, s8..s64), float, double, string, bytes, char[N], T[N], seq:T or enum:T:{labels}`);
+  throw new TypeError(
+    `unknown field type "${type}": expected an integer type (u8..u64, s8..s64), float, double, string, bytes, char[N], T[N], seq:T or enum:T:{labels}`,
+  );
 }
 
 /** Checks an enumeration's labels: non-empty strings, safe integer values in the container's range. */
-export function enumMaps(raw: unknown, container: IntInfo, where: string): { labels: Map<string, number>; names: Map<number, string> } {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError(`${where}: the labels must be an object {LABEL: value}`);
+export function enumMaps(
+  raw: unknown,
+  container: IntInfo,
+  where: string,
+): { labels: Map<string, number>; names: Map<number, string> } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new TypeError(`${where}: the labels must be an object {LABEL: value}`);
   const labels = new Map<string, number>();
   const names = new Map<number, string>();
   const [min, max] = intRange(container);
   for (const [label, value] of Object.entries(raw as Record<string, unknown>)) {
     if (label === '') throw new TypeError(`${where}: an enumeration label cannot be empty`);
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || BigInt(value) < min || BigInt(value) > max) {
-      throw new TypeError(`${where}: the value of label "${label}" must be an integer from ${min} to ${max} (and a safe JavaScript integer)`);
+      throw new TypeError(
+        `${where}: the value of label "${label}" must be an integer from ${min} to ${max} (and a safe JavaScript integer)`,
+      );
     }
     labels.set(label, value);
     if (!names.has(value)) names.set(value, label);

@@ -28,12 +28,30 @@ export interface ParsedFormat {
 }
 
 const C_TYPES: Record<string, IntTypeName> = {
-  u8: 'u8', s8: 's8', u16: 'u16', s16: 's16', u32: 'u32', s32: 's32', u64: 'u64', s64: 's64',
-  char: 's8', 'signed char': 's8', 'unsigned char': 'u8',
-  short: 's16', 'signed short': 's16', 'unsigned short': 'u16',
-  int: 's32', 'signed int': 's32', 'unsigned int': 'u32', unsigned: 'u32',
-  long: 's64', 'signed long': 's64', 'unsigned long': 'u64',
-  'long long': 's64', 'signed long long': 's64', 'unsigned long long': 'u64',
+  u8: 'u8',
+  s8: 's8',
+  u16: 'u16',
+  s16: 's16',
+  u32: 'u32',
+  s32: 's32',
+  u64: 'u64',
+  s64: 's64',
+  char: 's8',
+  'signed char': 's8',
+  'unsigned char': 'u8',
+  short: 's16',
+  'signed short': 's16',
+  'unsigned short': 'u16',
+  int: 's32',
+  'signed int': 's32',
+  'unsigned int': 'u32',
+  unsigned: 'u32',
+  long: 's64',
+  'signed long': 's64',
+  'unsigned long': 'u64',
+  'long long': 's64',
+  'signed long long': 's64',
+  'unsigned long long': 'u64',
 };
 const TYPE_LIST = 'u8, s8, u16, s16, u32, s32, u64, s64, char, short, int, long, long long (optionally unsigned)';
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -84,20 +102,33 @@ function parseField(text: string, col: number): Field<unknown> {
   const name = nameWord.base;
   const nameCol = ws[ws.length - 1].col;
   if (!NAME.test(name)) throw new FormatError(nameCol, `invalid field name "${name}": expected a C identifier`);
-  if (lastType.length !== undefined && nameWord.length !== undefined) throw new FormatError(nameWord.lengthCol - 1, `field "${name}": give the array length once, on the type or on the name`);
+  if (lastType.length !== undefined && nameWord.length !== undefined)
+    throw new FormatError(
+      nameWord.lengthCol - 1,
+      `field "${name}": give the array length once, on the type or on the name`,
+    );
   const length = lastType.length ?? nameWord.length;
   const lengthCol = lastType.length !== undefined ? lastType.lengthCol : nameWord.lengthCol;
   const int = Object.prototype.hasOwnProperty.call(C_TYPES, typeText) ? C_TYPES[typeText] : undefined;
-  if (!int) throw new FormatError(typeWords[0].col, `unknown type "${typeText}" for field "${name}": expected ${TYPE_LIST}`);
+  if (!int)
+    throw new FormatError(typeWords[0].col, `unknown type "${typeText}" for field "${name}": expected ${TYPE_LIST}`);
   const isChar = typeText === 'char' || typeText === 'signed char';
   if (loc) {
-    if (length !== '') throw new FormatError(length === undefined ? nameCol : lengthCol, `__data_loc field "${name}" is declared with [] (e.g. __data_loc char[] ${name})`);
+    if (length !== '')
+      throw new FormatError(
+        length === undefined ? nameCol : lengthCol,
+        `__data_loc field "${name}" is declared with [] (e.g. __data_loc char[] ${name})`,
+      );
     if (isChar) return string(name);
     if (int === 'u8') return bytes(name);
     return sequence(name, int);
   }
   if (length === undefined) return fieldFromDecl(name, int);
-  if (length === '') throw new FormatError(lengthCol, `field "${name}": a variable-length array needs __data_loc (e.g. __data_loc ${typeText}[] ${name})`);
+  if (length === '')
+    throw new FormatError(
+      lengthCol,
+      `field "${name}": a variable-length array needs __data_loc (e.g. __data_loc ${typeText}[] ${name})`,
+    );
   const n = parseLength(length, lengthCol);
   return isChar ? chars(name, n) : array(name, int, n);
 }
@@ -109,8 +140,16 @@ export function parseFormat(format: string): ParsedFormat {
   const nameMatch = /^\S*/.exec(format.slice(lead))![0];
   if (nameMatch === '') throw new FormatError(lead + 1, 'the format starts with the event name');
   const colon = nameMatch.indexOf(':');
-  if (colon >= 0) throw new FormatError(lead + colon + 1, `event name "${nameMatch}": flags (NAME:FLAGS) are not supported, and the provider is given apart`);
-  if (!NAME.test(nameMatch) || nameMatch.length > 255) throw new FormatError(lead + 1, `invalid event name "${nameMatch}": expected a C identifier of at most 255 characters`);
+  if (colon >= 0)
+    throw new FormatError(
+      lead + colon + 1,
+      `event name "${nameMatch}": flags (NAME:FLAGS) are not supported, and the provider is given apart`,
+    );
+  if (!NAME.test(nameMatch) || nameMatch.length > 255)
+    throw new FormatError(
+      lead + 1,
+      `invalid event name "${nameMatch}": expected a C identifier of at most 255 characters`,
+    );
   const fields: Field<unknown>[] = [];
   const seen = new Map<string, number>();
   let at = lead + nameMatch.length;

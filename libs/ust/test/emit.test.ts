@@ -9,7 +9,11 @@ import { decls, enable, offlineTracer, TestStream } from './helpers';
 const NO_CONTEXT = new Uint8Array(0);
 
 /** Emits each row into a fresh stream through `route` (the fast path unless told otherwise) and returns the decoded values. */
-function roundTrip(fields: readonly Field<unknown>[], rows: unknown[][], options: { filter?: Route['filter']; subbufSize?: number } = {}): Record<string, unknown>[] {
+function roundTrip(
+  fields: readonly Field<unknown>[],
+  rows: unknown[][],
+  options: { filter?: Route['filter']; subbufSize?: number } = {},
+): Record<string, unknown>[] {
   const stream = new TestStream(options.subbufSize);
   try {
     const tp = offlineTracer().define<unknown[]>('t', 'e', fields, 13);
@@ -45,7 +49,13 @@ function wellFormed(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
+    if (
+      c >= 0xd800 &&
+      c <= 0xdbff &&
+      i + 1 < s.length &&
+      s.charCodeAt(i + 1) >= 0xdc00 &&
+      s.charCodeAt(i + 1) <= 0xdfff
+    ) {
       out += s[i] + s[i + 1];
       i++;
     } else out += c >= 0xd800 && c <= 0xdfff ? '\ufffd' : s[i];
@@ -77,7 +87,7 @@ describe('emit paths', () => {
     }
   });
 
-  it('the fast path checks its own route\'s daemon byte, not only the event\'s', () => {
+  it("the fast path checks its own route's daemon byte, not only the event's", () => {
     const stream = new TestStream();
     try {
       const tp = offlineTracer().define<[number]>('t', 'e', [s32('x')], 13);
@@ -111,10 +121,12 @@ describe('emit paths', () => {
     const words = ['', 'x', 'xy', 'xyz', 'wxyz', 'vwxyz', 'é', 'a\0b', 'abcdefgh'];
     const rows: string[][] = [];
     for (const a of words) for (const b of words) rows.push([a, b, `${a}|${b}`]);
-    expect(roundTrip(fields, rows)).to.deep.equal(rows.map(([a, b, c]) => ({ a: cutAtNul(a), b: cutAtNul(b), c: cutAtNul(c) })));
+    expect(roundTrip(fields, rows)).to.deep.equal(
+      rows.map(([a, b, c]) => ({ a: cutAtNul(a), b: cutAtNul(b), c: cutAtNul(c) })),
+    );
   });
 
-  it('long strings go through Node\'s encoder: every length around the threshold, any text, the same bytes on both paths', () => {
+  it("long strings go through Node's encoder: every length around the threshold, any text, the same bytes on both paths", () => {
     const texts = ['a', 'é', '日本', '😀', 'x\ud800', '\udc00y', 'Zz'];
     const rows: unknown[][] = [];
     for (const n of [62, 63, 64, 65, 100, 1000, 70000]) {
@@ -131,9 +143,60 @@ describe('emit paths', () => {
   });
 
   it('64-bit integers: int32 values on the fast path, every other value exactly as before', () => {
-    const values = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 2 ** 32, -0, 0.5, -0.5, 1.5, NaN, Infinity, -Infinity, 2 ** 53, true, false, null, undefined, 'x', 7n, -7n];
-    const got = roundTrip([s64('x'), u64('y')], values.map((v) => [v, v]));
-    const s = [0n, 1n, -1n, 2n ** 31n - 1n, -(2n ** 31n), 2n ** 31n, -(2n ** 31n) - 1n, 2n ** 32n, 0n, 0n, 0n, 1n, 0n, 0n, 0n, 2n ** 53n, 1n, 0n, 0n, 0n, 0n, 7n, -7n];
+    const values = [
+      0,
+      1,
+      -1,
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2 ** 32,
+      -0,
+      0.5,
+      -0.5,
+      1.5,
+      NaN,
+      Infinity,
+      -Infinity,
+      2 ** 53,
+      true,
+      false,
+      null,
+      undefined,
+      'x',
+      7n,
+      -7n,
+    ];
+    const got = roundTrip(
+      [s64('x'), u64('y')],
+      values.map((v) => [v, v]),
+    );
+    const s = [
+      0n,
+      1n,
+      -1n,
+      2n ** 31n - 1n,
+      -(2n ** 31n),
+      2n ** 31n,
+      -(2n ** 31n) - 1n,
+      2n ** 32n,
+      0n,
+      0n,
+      0n,
+      1n,
+      0n,
+      0n,
+      0n,
+      2n ** 53n,
+      1n,
+      0n,
+      0n,
+      0n,
+      0n,
+      7n,
+      -7n,
+    ];
     expect(got.map((r) => r.x)).to.deep.equal(s);
     expect(got.map((r) => r.y)).to.deep.equal(s.map((v) => BigInt.asUintN(64, v)));
   });
@@ -158,7 +221,9 @@ describe('emit paths', () => {
   it('the general path leaves no argument behind, the fast path keeps none', () => {
     const stream = new TestStream();
     try {
-      const tp = offlineTracer().define<[string, number]>('t', 'e', [string('s'), s32('n')], 13) as Tracepoint<[string, number]>;
+      const tp = offlineTracer().define<[string, number]>('t', 'e', [string('s'), s32('n')], 13) as Tracepoint<
+        [string, number]
+      >;
       const page = enable(tp, stream);
       const big = 'y'.repeat(100);
       tp.emit(big, 1);
@@ -167,7 +232,14 @@ describe('emit paths', () => {
       tp.emit(big, 2);
       tp.emit(big, 3);
       expect(tp.args).to.deep.equal([undefined, undefined]);
-      expect(stream.read(() => [{ name: 's', type: 'string' }, { name: 'n', type: 's32' }]).map((e) => e.values.n)).to.deep.equal([1, 2]);
+      expect(
+        stream
+          .read(() => [
+            { name: 's', type: 'string' },
+            { name: 'n', type: 's32' },
+          ])
+          .map((e) => e.values.n),
+      ).to.deep.equal([1, 2]);
     } finally {
       stream.dispose();
     }

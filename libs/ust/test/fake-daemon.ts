@@ -71,7 +71,17 @@ export class FakeDaemon {
         const buffer = mapFile(fd, 65536);
         fs.closeSync(fd);
         this.pages.push(buffer);
-        const app: FakeApp = { conn, register: req.registerApp!, events: [...(req.registerApp!.events ?? [])], page: new Uint8Array(buffer), acks: [], generation: 0, closed: false, lit: [], registerEventsCalls: 0 };
+        const app: FakeApp = {
+          conn,
+          register: req.registerApp!,
+          events: [...(req.registerApp!.events ?? [])],
+          page: new Uint8Array(buffer),
+          acks: [],
+          generation: 0,
+          closed: false,
+          lit: [],
+          registerEventsCalls: 0,
+        };
         this.apps.push(app);
         if (this.initialState) setImmediate(() => this.push(app, {}));
         this.notify();
@@ -104,7 +114,9 @@ export class FakeDaemon {
   push(app: FakeApp, state: Omit<tstrace.app.IAppState, 'generation'>, lit: number[] = []): number {
     app.generation++;
     app.lit = lit;
-    app.conn.push({ appState: { generation: app.generation, channels: [], routes: [], knownEvents: app.events.length, ...state } });
+    app.conn.push({
+      appState: { generation: app.generation, channels: [], routes: [], knownEvents: app.events.length, ...state },
+    });
     return app.generation;
   }
 

@@ -19,11 +19,27 @@ const FIELDS: Field<unknown>[] = [
   array('arr', 'u8', 3),
 ];
 const CTX: FilterContext = { vpid: 100, vtid: 101, vuid: 1000, vgid: 1001, procname: 'myproc' };
-const BASE: Record<string, unknown> = { id: 1n, n: 0, u: 0, lat: 0, f32: 0, path: '', name: '', color: 'RED', data: new Uint8Array(0), seq: [], arr: [] };
+const BASE: Record<string, unknown> = {
+  id: 1n,
+  n: 0,
+  u: 0,
+  lat: 0,
+  f32: 0,
+  path: '',
+  name: '',
+  color: 'RED',
+  data: new Uint8Array(0),
+  seq: [],
+  arr: [],
+};
 
 function evaluate(filters: string | string[], values: Record<string, unknown> = {}, fields = FIELDS): boolean {
   const asts = (Array.isArray(filters) ? filters : [filters]).map((f) => filterToJson(parseFilter(f)));
-  const compiled = compileFilters(asts, fields.map((f) => ({ name: f.name, info: f.codec.info })), CTX);
+  const compiled = compileFilters(
+    asts,
+    fields.map((f) => ({ name: f.name, info: f.codec.info })),
+    CTX,
+  );
   const all = { ...BASE, ...values };
   return compiled(fields.map((f) => all[f.name]));
 }
@@ -168,7 +184,11 @@ describe('filter interpreter', () => {
     // Fields with such names are ordinary fields.
     const odd = [u32('constructor'), u32('__proto__')];
     expect(evaluate('constructor == 3 && __proto__ == 4', { constructor: 3, __proto__: 4 }, odd)).to.equal(false); // values object has no own __proto__
-    const compiled = compileFilters([filterToJson(parseFilter('constructor == 3 && __proto__ == 4'))], odd.map((f) => ({ name: f.name, info: f.codec.info })), CTX);
+    const compiled = compileFilters(
+      [filterToJson(parseFilter('constructor == 3 && __proto__ == 4'))],
+      odd.map((f) => ({ name: f.name, info: f.codec.info })),
+      CTX,
+    );
     expect(compiled([3, 4])).to.equal(true);
   });
 
@@ -198,10 +218,40 @@ describe('filter interpreter', () => {
 
   it('never throws and always answers a boolean for random filters and values', () => {
     let seed = 12345;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
-    const atoms = ['id', 'n', 'u', 'lat', 'f32', 'path', 'name', 'color', 'data[0]', 'seq[1]', 'arr[2]', 'missing', '$ctx.vpid', '$ctx.procname', '0', '1', '-1', '63', '64', '2.5', '"x*"', '"x"', '18446744073709551615', '0x7fffffffffffffff'];
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    const atoms = [
+      'id',
+      'n',
+      'u',
+      'lat',
+      'f32',
+      'path',
+      'name',
+      'color',
+      'data[0]',
+      'seq[1]',
+      'arr[2]',
+      'missing',
+      '$ctx.vpid',
+      '$ctx.procname',
+      '0',
+      '1',
+      '-1',
+      '63',
+      '64',
+      '2.5',
+      '"x*"',
+      '"x"',
+      '18446744073709551615',
+      '0x7fffffffffffffff',
+    ];
     const ops = ['+', '-', '*', '/', '%', '<<', '>>', '&', '|', '^', '<', '<=', '>', '>=', '==', '!=', '&&', '||'];
-    const gen = (d: number): string => (d === 0 || rnd(3) === 0 ? atoms[rnd(atoms.length)] : rnd(5) === 0 ? `${['!', '~', '-'][rnd(3)]}(${gen(d - 1)})` : `(${gen(d - 1)} ${ops[rnd(ops.length)]} ${gen(d - 1)})`);
+    const gen = (d: number): string =>
+      d === 0 || rnd(3) === 0
+        ? atoms[rnd(atoms.length)]
+        : rnd(5) === 0
+          ? `${['!', '~', '-'][rnd(3)]}(${gen(d - 1)})`
+          : `(${gen(d - 1)} ${ops[rnd(ops.length)]} ${gen(d - 1)})`;
     const values = [0, 1, -1, 2 ** 31, NaN, 'x', '', 'xyz', 2n ** 63n, undefined, null, [1, 2], Uint8Array.of(9)];
     const fields = FIELDS.map((f) => ({ name: f.name, info: f.codec.info }));
     let parsed = 0;

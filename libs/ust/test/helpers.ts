@@ -22,7 +22,15 @@ export class TestStream {
   readonly writer: StreamWriter;
 
   constructor(subbufSize = 65536, numSubbufs = 4, mode: 'discard' | 'overwrite' = 'discard') {
-    createStreamFile(this.path, { subbufSize, numSubbufs, mode, streamId: 0, cpuId: 0, uuid: new Uint8Array(16), streamInstanceId: 0n });
+    createStreamFile(this.path, {
+      subbufSize,
+      numSubbufs,
+      mode,
+      streamId: 0,
+      cpuId: 0,
+      uuid: new Uint8Array(16),
+      streamInstanceId: 0n,
+    });
     this.writer = StreamWriter.open(this.path);
   }
 
@@ -68,7 +76,12 @@ export function offlineTracer(): Tracer {
 }
 
 /** Enables `tp` by hand: a private status page with its byte set, and one route into `stream`. */
-export function enable(tp: Tracepoint<any>, stream: TestStream, id = 1, options: { context?: Uint8Array; filter?: Route['filter'] } = {}): Int8Array {
+export function enable(
+  tp: Tracepoint<any>,
+  stream: TestStream,
+  id = 1,
+  options: { context?: Uint8Array; filter?: Route['filter'] } = {},
+): Int8Array {
   const page = new Int8Array(4096);
   page[0] = 1;
   tp.status = page;

@@ -1,15 +1,26 @@
 import { LOGLEVELS } from '@tstrace/ctl';
 import { expect } from 'chai';
-import { defineEventFromFormat, FormatError, LogLevel, provider, ready, registerTimeoutMs, tracer, u32 } from '../src/index';
+import {
+  defineEventFromFormat,
+  FormatError,
+  LogLevel,
+  provider,
+  ready,
+  registerTimeoutMs,
+  tracer,
+  u32,
+} from '../src/index';
 
 describe('public API', () => {
   before(() => tracer.stop()); // this test process registers with no daemon
 
-  it('LogLevel holds LTTng\'s 15 levels', () => {
-    expect(Object.entries(LogLevel).map(([k, v]) => [`TRACE_${k}`, v])).to.deep.equal(LOGLEVELS.map((name, i) => [name, i]));
+  it("LogLevel holds LTTng's 15 levels", () => {
+    expect(Object.entries(LogLevel).map(([k, v]) => [`TRACE_${k}`, v])).to.deep.equal(
+      LOGLEVELS.map((name, i) => [name, i]),
+    );
   });
 
-  it('defines events with LTTng\'s default log level, and checks names and levels', () => {
+  it("defines events with LTTng's default log level, and checks names and levels", () => {
     const p = provider('api_test');
     const e = p.event('e', [u32('x')]);
     expect([e.fullName, e.loglevel, e.enabled]).to.deep.equal(['api_test:e', LogLevel.DEBUG_LINE, false]);

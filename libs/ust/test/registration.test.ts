@@ -21,14 +21,27 @@ function tempDir(): string {
 
 function stream(dir: string, name: string): string {
   const file = path.join(dir, name);
-  createStreamFile(file, { subbufSize: 4096, numSubbufs: 4, mode: 'discard', streamId: 0, cpuId: 0, uuid: new Uint8Array(16), streamInstanceId: 0n });
+  createStreamFile(file, {
+    subbufSize: 4096,
+    numSubbufs: 4,
+    mode: 'discard',
+    streamId: 0,
+    cpuId: 0,
+    uuid: new Uint8Array(16),
+    streamInstanceId: 0n,
+  });
   return file;
 }
 
 /** Reads back the u32 `n` of every event of a stream file (and each event's id and vpid context when asked). */
 function readStream(file: string, contexts: string[] = []): { id: number; n: number; vpid?: number }[] {
   const s = Object.assign(Object.create(TestStream.prototype) as TestStream, { path: file });
-  return s.read(() => [{ name: 'n', type: 'u32' }], contexts.map((name) => ({ name, type: 's32' }))).map((e) => ({ id: e.id, n: e.values.n as number, ...e.context }));
+  return s
+    .read(
+      () => [{ name: 'n', type: 'u32' }],
+      contexts.map((name) => ({ name, type: 's32' })),
+    )
+    .map((e) => ({ id: e.id, n: e.values.n as number, ...e.context }));
 }
 
 describe('registration with session daemons (fake apps.sock)', function () {
@@ -52,9 +65,17 @@ describe('registration with session daemons (fake apps.sock)', function () {
   });
 
   it('finds the global and the per-user apps.sock, once each', () => {
-    expect(defaultSockets({ TSTRACE_RUNDIR: '/r', TSTRACE_HOME: '/h' })).to.deep.equal(['/r/apps.sock', '/h/.tstrace/apps.sock']);
-    expect(defaultSockets({ TSTRACE_RUNDIR: '/h/.tstrace', TSTRACE_HOME: '/h' })).to.deep.equal(['/h/.tstrace/apps.sock']);
-    expect(defaultSockets({ HOME: '/home/u' })).to.deep.equal(['/var/run/tstrace/apps.sock', '/home/u/.tstrace/apps.sock']);
+    expect(defaultSockets({ TSTRACE_RUNDIR: '/r', TSTRACE_HOME: '/h' })).to.deep.equal([
+      '/r/apps.sock',
+      '/h/.tstrace/apps.sock',
+    ]);
+    expect(defaultSockets({ TSTRACE_RUNDIR: '/h/.tstrace', TSTRACE_HOME: '/h' })).to.deep.equal([
+      '/h/.tstrace/apps.sock',
+    ]);
+    expect(defaultSockets({ HOME: '/home/u' })).to.deep.equal([
+      '/var/run/tstrace/apps.sock',
+      '/home/u/.tstrace/apps.sock',
+    ]);
   });
 
   it('without a daemon: ready() resolves at once, events stay disabled, emit does nothing', async () => {
@@ -79,9 +100,21 @@ describe('registration with session daemons (fake apps.sock)', function () {
     const reg = d.apps[0].register;
     const id = identity();
     const { pid, ppid, uid, gid, procname, bitsPerLong, tracerVersion, threadId, tid } = reg;
-    expect({ pid, ppid, uid, gid, procname, bitsPerLong, tracerVersion, threadId, tid }).to.deep.equal({ pid: process.pid, ppid: process.ppid, uid: process.getuid!(), gid: process.getgid!(), procname: id.procname, bitsPerLong: 64, tracerVersion: TRACER_VERSION, threadId: 0, tid: id.vtid });
+    expect({ pid, ppid, uid, gid, procname, bitsPerLong, tracerVersion, threadId, tid }).to.deep.equal({
+      pid: process.pid,
+      ppid: process.ppid,
+      uid: process.getuid!(),
+      gid: process.getgid!(),
+      procname: id.procname,
+      bitsPerLong: 64,
+      tracerVersion: TRACER_VERSION,
+      threadId: 0,
+      tid: id.vtid,
+    });
     expect(id.vtid).to.equal(process.pid);
-    expect(JSON.parse(JSON.stringify(reg.events))).to.deep.equal([{ provider: 'app', name: 'first', loglevel: 6, fields: [{ name: 'n', type: 'u32' }] }]);
+    expect(JSON.parse(JSON.stringify(reg.events))).to.deep.equal([
+      { provider: 'app', name: 'first', loglevel: 6, fields: [{ name: 'n', type: 'u32' }] },
+    ]);
     await d.until(() => d.apps[0].acks.length === 1, 2000, 'the ack of the first state');
     expect(d.apps[0].acks).to.deep.equal([{ generation: 1, error: '' }]);
     expect(ev.enabled).to.equal(false);
@@ -89,7 +122,10 @@ describe('registration with session daemons (fake apps.sock)', function () {
 
   it('a stale socket file with no listener does not hang the app', async () => {
     const sock = path.join(dir, 'apps.sock');
-    const child = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const child = spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     expect(child.signal).to.equal('SIGKILL');
     expect(fs.existsSync(sock)).to.equal(true);
     const t = track(new Tracer({ sockets: () => [sock] }));
@@ -172,7 +208,12 @@ describe('registration with session daemons (fake apps.sock)', function () {
     expect(readStream(mine, ['vpid'])).to.deep.equal([{ id: 3, n: 42, vpid: process.pid }]);
 
     // A filter (JSON AST of libs/filter).
-    const filter = JSON.stringify({ type: 'binary', op: '>', left: { type: 'field', path: ['n'], index: [] }, right: { type: 'int', value: '10' } });
+    const filter = JSON.stringify({
+      type: 'binary',
+      op: '>',
+      left: { type: 'field', path: ['n'], index: [] },
+      right: { type: 'int', value: '10' },
+    });
     d.push(app, { channels: [channel], routes: [{ event: 1, channelKey: 7, eventId: 4, filters: [filter] }] }, [1]);
     await d.until(() => app.acks.length === 3, 2000, 'the ack');
     ev.emit(5);
@@ -186,7 +227,20 @@ describe('registration with session daemons (fake apps.sock)', function () {
     expect(ev.routes).to.deep.equal([]);
 
     // What cannot be applied is reported in the ack.
-    d.push(app, { channels: [{ ...channel, streamPaths: [path.join(dir, 'missing')] }, { key: 8, session: 's', channel: 'd', streamPaths: paths, contexts: ['cpu_id'] }], routes: [{ event: 1, channelKey: 7, eventId: 3 }, { event: 9, channelKey: 9, eventId: 1 }] }, [1]);
+    d.push(
+      app,
+      {
+        channels: [
+          { ...channel, streamPaths: [path.join(dir, 'missing')] },
+          { key: 8, session: 's', channel: 'd', streamPaths: paths, contexts: ['cpu_id'] },
+        ],
+        routes: [
+          { event: 1, channelKey: 7, eventId: 3 },
+          { event: 9, channelKey: 9, eventId: 1 },
+        ],
+      },
+      [1],
+    );
     await d.until(() => app.acks.length === 5, 2000, 'the ack');
     expect(app.acks[4].error).to.match(/channel c of session s: .*missing/);
     expect(app.acks[4].error).to.match(/channel d of session s: unknown context "cpu_id"/);
@@ -204,18 +258,42 @@ describe('registration with session daemons (fake apps.sock)', function () {
       expect([a.apps.length, b.apps.length]).to.deep.equal([1, 1]);
       const sa = stream(dir, 'a_0');
       const sb = stream(dirB, 'b_0');
-      a.push(a.apps[0], { channels: [{ key: 1, session: 'sa', channel: 'c', streamPaths: [sa] }], routes: [{ event: 0, channelKey: 1, eventId: 1 }] }, [0]);
-      b.push(b.apps[0], { channels: [{ key: 1, session: 'sb', channel: 'c', streamPaths: [sb] }], routes: [{ event: 0, channelKey: 1, eventId: 2 }] }, []);
+      a.push(
+        a.apps[0],
+        {
+          channels: [{ key: 1, session: 'sa', channel: 'c', streamPaths: [sa] }],
+          routes: [{ event: 0, channelKey: 1, eventId: 1 }],
+        },
+        [0],
+      );
+      b.push(
+        b.apps[0],
+        {
+          channels: [{ key: 1, session: 'sb', channel: 'c', streamPaths: [sb] }],
+          routes: [{ event: 0, channelKey: 1, eventId: 2 }],
+        },
+        [],
+      );
       await a.until(() => a.apps[0].acks.length === 2 && b.apps[0].acks.length === 2, 2000, 'both acks');
       await sleep(20);
       expect(ev.enabled).to.equal(true);
       expect(ev.status).not.to.equal((t.daemonLinks[0] as unknown as { page: Int8Array }).page);
       ev.emit(1);
-      b.push(b.apps[0], { channels: [{ key: 1, session: 'sb', channel: 'c', streamPaths: [sb] }], routes: [{ event: 0, channelKey: 1, eventId: 2 }] }, [0]);
+      b.push(
+        b.apps[0],
+        {
+          channels: [{ key: 1, session: 'sb', channel: 'c', streamPaths: [sb] }],
+          routes: [{ event: 0, channelKey: 1, eventId: 2 }],
+        },
+        [0],
+      );
       await b.until(() => b.apps[0].acks.length === 3, 2000, 'the ack');
       await sleep(20);
       ev.emit(2);
-      expect(readStream(sa)).to.deep.equal([{ id: 1, n: 1 }, { id: 1, n: 2 }]);
+      expect(readStream(sa)).to.deep.equal([
+        { id: 1, n: 1 },
+        { id: 1, n: 2 },
+      ]);
       expect(readStream(sb)).to.deep.equal([{ id: 2, n: 2 }]);
       // A clears (before its new state, as the daemon does); B still records.
       a.apps[0].page[0] = 0;
@@ -236,7 +314,9 @@ describe('registration with session daemons (fake apps.sock)', function () {
 
   it('each worker thread registers on its own (same pid, its thread id and tid)', async () => {
     const d = track(await new FakeDaemon(dir).start());
-    const worker = new Worker(path.join(__dirname, 'worker-app.js'), { env: { ...process.env, TSTRACE_RUNDIR: dir, TSTRACE_HOME: path.join(dir, 'home') } });
+    const worker = new Worker(path.join(__dirname, 'worker-app.js'), {
+      env: { ...process.env, TSTRACE_RUNDIR: dir, TSTRACE_HOME: path.join(dir, 'home') },
+    });
     const threadId = worker.threadId; // -1 once the worker has exited
     try {
       const msg = await new Promise<{ index: number }>((resolve, reject) => {
@@ -257,9 +337,16 @@ describe('registration with session daemons (fake apps.sock)', function () {
   });
 
   /** Runs a script with node and the given options; resolves with its output and how long it ran. */
-  function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+  function runNode(
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ): Promise<{ code: number | null; out: string; err: string; ms: number }> {
     const start = Date.now();
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));
@@ -270,7 +357,10 @@ describe('registration with session daemons (fake apps.sock)', function () {
   it('never keeps the process alive, registered or not', async () => {
     const d = track(await new FakeDaemon(dir).start());
     const app = path.join(dir, 'app.js');
-    fs.writeFileSync(app, `const ust = require(${JSON.stringify(INDEX)}); ust.provider('p').event('e', []); ust.ready().then(() => console.log(ust.tracer.daemonLinks.map((l) => l.state).join(',')));`);
+    fs.writeFileSync(
+      app,
+      `const ust = require(${JSON.stringify(INDEX)}); ust.provider('p').event('e', []); ust.ready().then(() => console.log(ust.tracer.daemonLinks.map((l) => l.state).join(',')));`,
+    );
     const env = { TSTRACE_RUNDIR: dir, TSTRACE_HOME: path.join(dir, 'home') };
     const r = await runNode([app], env);
     expect(r.code, r.err).to.equal(0);
@@ -290,7 +380,10 @@ describe('registration with session daemons (fake apps.sock)', function () {
     await new Promise<void>((r) => silent.listen(sock, r));
     try {
       const app = path.join(dir, 'app.js');
-      fs.writeFileSync(app, `const ust = require(${JSON.stringify(INDEX)}); const e = ust.provider('p').event('e', []); if (e.enabled) e.emit(); setTimeout(() => console.log(ust.tracer.daemonLinks[0].state), 200);`);
+      fs.writeFileSync(
+        app,
+        `const ust = require(${JSON.stringify(INDEX)}); const e = ust.provider('p').event('e', []); if (e.enabled) e.emit(); setTimeout(() => console.log(ust.tracer.daemonLinks[0].state), 200);`,
+      );
       const r = await runNode([app], { TSTRACE_RUNDIR: dir, TSTRACE_HOME: path.join(dir, 'home') });
       expect(r.code, r.err).to.equal(0);
       // Its work ends while the handshake waits; the connect timeout is 2 s, the app is gone before.
@@ -306,16 +399,25 @@ describe('registration with session daemons (fake apps.sock)', function () {
       const d = track(await new FakeDaemon(dir).start());
       for (const ext of ['js', 'mjs']) {
         const app = path.join(dir, `app.${ext}`);
-        const load = ext === 'js' ? `const ust = require(${JSON.stringify(INDEX)});` : `import { createRequire } from 'node:module'; const ust = createRequire(import.meta.url)(${JSON.stringify(INDEX)});`;
+        const load =
+          ext === 'js'
+            ? `const ust = require(${JSON.stringify(INDEX)});`
+            : `import { createRequire } from 'node:module'; const ust = createRequire(import.meta.url)(${JSON.stringify(INDEX)});`;
         fs.writeFileSync(app, `${load}\nconsole.log(ust.tracer.daemonLinks.map((l) => l.state).join(','));`);
-        const r = await runNode([flag, '@tstrace/ust/register', app], { TSTRACE_RUNDIR: dir, TSTRACE_HOME: path.join(dir, 'home') });
+        const r = await runNode([flag, '@tstrace/ust/register', app], {
+          TSTRACE_RUNDIR: dir,
+          TSTRACE_HOME: path.join(dir, 'home'),
+        });
         expect(r.code, r.err).to.equal(0);
         expect(r.out.trim(), `${flag} with a .${ext} app`).to.equal('registered,idle');
       }
       expect(d.apps.length).to.equal(2);
       // With no daemon at all the app starts at once.
       await d.kill();
-      const r = await runNode([flag, '@tstrace/ust/register', path.join(dir, 'app.js')], { TSTRACE_RUNDIR: dir, TSTRACE_HOME: path.join(dir, 'home') });
+      const r = await runNode([flag, '@tstrace/ust/register', path.join(dir, 'app.js')], {
+        TSTRACE_RUNDIR: dir,
+        TSTRACE_HOME: path.join(dir, 'home'),
+      });
       expect(r.out.trim()).to.equal('idle,idle');
       expect(r.ms).to.be.lessThan(1500);
     });

@@ -1,7 +1,25 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import { decodeFields } from '../src/decode';
-import { array, bytes, chars, double, enumeration, Field, float, s16, s32, s64, s8, sequence, string, u16, u32, u64, u8 } from '../src/fields';
+import {
+  array,
+  bytes,
+  chars,
+  double,
+  enumeration,
+  Field,
+  float,
+  s16,
+  s32,
+  s64,
+  s8,
+  sequence,
+  string,
+  u16,
+  u32,
+  u64,
+  u8,
+} from '../src/fields';
 import { CONTEXT_FIELD_TYPES, contextBytes, identity } from '../src/identity';
 import { Route } from '../src/tracepoint';
 import { decls, enable, offlineTracer, TestStream } from './helpers';
@@ -19,7 +37,11 @@ function roundTrip(fields: readonly Field<unknown>[], rows: unknown[][]): Record
   }
 }
 
-const one = (field: Field<unknown>, values: unknown[]) => roundTrip([field], values.map((v) => [v])).map((r) => r[field.name]);
+const one = (field: Field<unknown>, values: unknown[]) =>
+  roundTrip(
+    [field],
+    values.map((v) => [v]),
+  ).map((r) => r[field.name]);
 
 describe('serializer round trip (emit → ring buffer → decodeFields)', () => {
   it('8-, 16- and 32-bit integers, wrapped like a C cast', () => {
@@ -27,17 +49,44 @@ describe('serializer round trip (emit → ring buffer → decodeFields)', () => 
     expect(one(s8('x'), [-128, 127, 128, -1])).to.deep.equal([-128, 127, -128, -1]);
     expect(one(u16('x'), [0, 65535, 65536, -1])).to.deep.equal([0, 65535, 0, 65535]);
     expect(one(s16('x'), [-32768, 32767, 32768])).to.deep.equal([-32768, 32767, -32768]);
-    expect(one(u32('x'), [0, 0xffffffff, 2 ** 32, -1, 1e10])).to.deep.equal([0, 0xffffffff, 0, 0xffffffff, 1e10 % 2 ** 32]);
+    expect(one(u32('x'), [0, 0xffffffff, 2 ** 32, -1, 1e10])).to.deep.equal([
+      0,
+      0xffffffff,
+      0,
+      0xffffffff,
+      1e10 % 2 ** 32,
+    ]);
     expect(one(s32('x'), [-(2 ** 31), 2 ** 31 - 1, 2 ** 31])).to.deep.equal([-(2 ** 31), 2 ** 31 - 1, -(2 ** 31)]);
   });
 
   it('64-bit integers from bigints and numbers, edge values', () => {
     const max = 2n ** 64n - 1n;
-    expect(one(u64('x'), [0n, max, 1n << 63n, -1n, 2 ** 53 - 1, 2 ** 53, 2 ** 64 - 2048, -1, 1.9, -1.9, 0x1_0000_0000])).to.deep.equal([
-      0n, max, 1n << 63n, max, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n - 2048n, max, 1n, max, 0x1_0000_0000n,
+    expect(
+      one(u64('x'), [0n, max, 1n << 63n, -1n, 2 ** 53 - 1, 2 ** 53, 2 ** 64 - 2048, -1, 1.9, -1.9, 0x1_0000_0000]),
+    ).to.deep.equal([
+      0n,
+      max,
+      1n << 63n,
+      max,
+      2n ** 53n - 1n,
+      2n ** 53n,
+      2n ** 64n - 2048n,
+      max,
+      1n,
+      max,
+      0x1_0000_0000n,
     ]);
-    expect(one(s64('x'), [-(2n ** 63n), 2n ** 63n - 1n, 2n ** 63n, -1, -(2 ** 53), -(2 ** 32) - 1, -0.5, 2 ** 63])).to.deep.equal([
-      -(2n ** 63n), 2n ** 63n - 1n, -(2n ** 63n), -1n, -(2n ** 53n), -(2n ** 32n) - 1n, 0n, -(2n ** 63n),
+    expect(
+      one(s64('x'), [-(2n ** 63n), 2n ** 63n - 1n, 2n ** 63n, -1, -(2 ** 53), -(2 ** 32) - 1, -0.5, 2 ** 63]),
+    ).to.deep.equal([
+      -(2n ** 63n),
+      2n ** 63n - 1n,
+      -(2n ** 63n),
+      -1n,
+      -(2n ** 53n),
+      -(2n ** 32n) - 1n,
+      0n,
+      -(2n ** 63n),
     ]);
   });
 
@@ -50,8 +99,34 @@ describe('serializer round trip (emit → ring buffer → decodeFields)', () => 
 
   it('strings: ASCII, UTF-8, astral, lone surrogates, cut at NUL', () => {
     const long = 'x'.repeat(1000) + 'é'.repeat(500);
-    expect(one(string('s'), ['', 'hello', 'héllo', '日本語', 'a😀b', 'x\ud800y', '\udc00', 'ab\0cd', 'é\0x', '\0', long, 'abcdefghijklmnop'.slice(3) + 'abcdefghijklmnop'])).to.deep.equal([
-      '', 'hello', 'héllo', '日本語', 'a😀b', 'x\ufffdy', '\ufffd', 'ab', 'é', '', long, 'defghijklmnopabcdefghijklmnop',
+    expect(
+      one(string('s'), [
+        '',
+        'hello',
+        'héllo',
+        '日本語',
+        'a😀b',
+        'x\ud800y',
+        '\udc00',
+        'ab\0cd',
+        'é\0x',
+        '\0',
+        long,
+        'abcdefghijklmnop'.slice(3) + 'abcdefghijklmnop',
+      ]),
+    ).to.deep.equal([
+      '',
+      'hello',
+      'héllo',
+      '日本語',
+      'a😀b',
+      'x\ufffdy',
+      '\ufffd',
+      'ab',
+      'é',
+      '',
+      long,
+      'defghijklmnopabcdefghijklmnop',
     ]);
   });
 
@@ -86,7 +161,14 @@ describe('serializer round trip (emit → ring buffer → decodeFields)', () => 
   });
 
   it('char[N]: cut at a character boundary, at NUL, NUL-padded', () => {
-    expect(one(chars('c', 5), ['hi', 'hello world', 'aé€', 'ab\0cd', '', 42])).to.deep.equal(['hi', 'hello', 'aé', 'ab', '', '']);
+    expect(one(chars('c', 5), ['hi', 'hello world', 'aé€', 'ab\0cd', '', 42])).to.deep.equal([
+      'hi',
+      'hello',
+      'aé',
+      'ab',
+      '',
+      '',
+    ]);
     expect(one(chars('c', 2), ['aé', '€'])).to.deep.equal(['a', '']);
     // The padding is zeros, whatever was in the buffer before.
     const stream = new TestStream();
@@ -94,7 +176,9 @@ describe('serializer round trip (emit → ring buffer → decodeFields)', () => 
       const tp = offlineTracer().define<[string, number]>('t', 'e', [chars('c', 6), u8('end')], 13);
       enable(tp, stream);
       tp.emit('ab', 0xee);
-      stream.read(() => [{ name: 'raw', type: 'u8[7]' }]).forEach((e) => expect(e.values.raw).to.deep.equal([0x61, 0x62, 0, 0, 0, 0, 0xee]));
+      stream
+        .read(() => [{ name: 'raw', type: 'u8[7]' }])
+        .forEach((e) => expect(e.values.raw).to.deep.equal([0x61, 0x62, 0, 0, 0, 0, 0xee]));
     } finally {
       stream.dispose();
     }
@@ -104,10 +188,23 @@ describe('serializer round trip (emit → ring buffer → decodeFields)', () => 
     const b = one(bytes('b'), [Uint8Array.of(1, 2, 255), new Uint8Array(0), [1, 2, 300], 'nope']) as Uint8Array[];
     expect(b.map((x) => [...x])).to.deep.equal([[1, 2, 255], [], [1, 2, 44], []]);
     expect(b[0]).to.be.instanceOf(Uint8Array);
-    expect(one(sequence('q', 'u16'), [[1, 65535, 65536], Uint16Array.of(7), [], null])).to.deep.equal([[1, 65535, 0], [7], [], []]);
-    expect(one(sequence('q', 's64'), [[-1n, 5, 2 ** 40], BigInt64Array.of(-3n)])).to.deep.equal([[-1n, 5n, 2n ** 40n], [-3n]]);
+    expect(one(sequence('q', 'u16'), [[1, 65535, 65536], Uint16Array.of(7), [], null])).to.deep.equal([
+      [1, 65535, 0],
+      [7],
+      [],
+      [],
+    ]);
+    expect(one(sequence('q', 's64'), [[-1n, 5, 2 ** 40], BigInt64Array.of(-3n)])).to.deep.equal([
+      [-1n, 5n, 2n ** 40n],
+      [-3n],
+    ]);
     expect(one(sequence('q', 'u8'), [[1, 2], Uint8Array.of(9)])).to.deep.equal([[1, 2], [9]]);
-    expect(one(array('a', 's32', 3), [[1, -2], [1, 2, 3, 4], Int32Array.of(-1, -1, -1), undefined])).to.deep.equal([[1, -2, 0], [1, 2, 3], [-1, -1, -1], [0, 0, 0]]);
+    expect(one(array('a', 's32', 3), [[1, -2], [1, 2, 3, 4], Int32Array.of(-1, -1, -1), undefined])).to.deep.equal([
+      [1, -2, 0],
+      [1, 2, 3],
+      [-1, -1, -1],
+      [0, 0, 0],
+    ]);
   });
 
   it('enumerations: a label or a number; an unknown label records 0', () => {
@@ -151,10 +248,19 @@ describe('serializer round trip (emit → ring buffer → decodeFields)', () => 
       const names = ['vpid', 'vtid', 'vuid', 'vgid', 'procname'];
       enable(tp, stream, 5, { context: contextBytes(names) });
       tp.emit(77);
-      const [e] = stream.read(() => [{ name: 'x', type: 'u32' }], names.map((name) => ({ name, type: CONTEXT_FIELD_TYPES[name] })));
+      const [e] = stream.read(
+        () => [{ name: 'x', type: 'u32' }],
+        names.map((name) => ({ name, type: CONTEXT_FIELD_TYPES[name] })),
+      );
       const id = identity();
       expect(e.id).to.equal(5);
-      expect(e.context).to.deep.equal({ vpid: process.pid, vtid: id.vtid, vuid: process.getuid!(), vgid: process.getgid!(), procname: id.procname });
+      expect(e.context).to.deep.equal({
+        vpid: process.pid,
+        vtid: id.vtid,
+        vuid: process.getuid!(),
+        vgid: process.getgid!(),
+        procname: id.procname,
+      });
       expect(id.procname).to.equal(fs.readFileSync('/proc/self/comm', 'utf8').trim());
       expect(e.values).to.deep.equal({ x: 77 });
       expect(() => contextBytes(['vpid', 'cpu_id'])).to.throw(/unknown context "cpu_id"/);
@@ -182,7 +288,10 @@ describe('serializer round trip (emit → ring buffer → decodeFields)', () => 
       expect(tp.enabled).to.equal(false);
       tp.emit(500);
       const f = () => [{ name: 'x', type: 'u32' }];
-      expect(a.read(f).map((e) => [e.id, e.values.x])).to.deep.equal([[1, 5], [1, 50]]);
+      expect(a.read(f).map((e) => [e.id, e.values.x])).to.deep.equal([
+        [1, 5],
+        [1, 50],
+      ]);
       expect(b.read(f).map((e) => [e.id, e.values.x])).to.deep.equal([[2, 50]]);
     } finally {
       a.dispose();
@@ -212,7 +321,16 @@ describe('serializer round trip (emit → ring buffer → decodeFields)', () => 
     expect(() => decodeFields([{ name: 'x', type: 'u32' }], view, 0)).to.throw(RangeError, /needs 4 bytes/);
     expect(() => decodeFields([{ name: 's', type: 'string' }], view, 0)).to.throw(RangeError, /no terminating NUL/);
     expect(() => decodeFields([{ name: 'x', type: 'u128' }], view, 0)).to.throw(TypeError, /unknown field type/);
-    expect(decodeFields([{ name: 'a', type: 'u8' }, { name: 'b', type: 'u16' }], view, 0)).to.deep.equal({ values: { a: 1, b: 0x302 }, end: 3 });
+    expect(
+      decodeFields(
+        [
+          { name: 'a', type: 'u8' },
+          { name: 'b', type: 'u16' },
+        ],
+        view,
+        0,
+      ),
+    ).to.deep.equal({ values: { a: 1, b: 0x302 }, end: 3 });
     // Field names are data: a field named __proto__ is a value, not a prototype.
     const r = decodeFields([{ name: '__proto__', type: 'u8' }], view, 0);
     expect(Object.keys(r.values)).to.deep.equal(['__proto__']);

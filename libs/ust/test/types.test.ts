@@ -1,7 +1,22 @@
 // Type-level tests: this file must compile (tsc runs it at build time); each @ts-expect-error
 // line must be an error, or tsc fails with "Unused '@ts-expect-error' directive".
 import { expect } from 'chai';
-import { array, bytes, chars, double, enumeration, float, LogLevel, provider, s8, sequence, string, Tracepoint, u16, u64 } from '../src/index';
+import {
+  array,
+  bytes,
+  chars,
+  double,
+  enumeration,
+  float,
+  LogLevel,
+  provider,
+  s8,
+  sequence,
+  string,
+  Tracepoint,
+  u16,
+  u64,
+} from '../src/index';
 
 describe('emit argument types (checked by tsc)', () => {
   it('infers the argument tuple from the field list', () => {
@@ -31,7 +46,13 @@ describe('emit argument types (checked by tsc)', () => {
       // @ts-expect-error not a label of the enumeration
       color.emit('BLUE');
 
-      const seqs = app.event('seqs', [bytes('b'), sequence('q', 'u32'), sequence('w', 's64'), array('a', 'u8', 4), chars('t', 8)]);
+      const seqs = app.event('seqs', [
+        bytes('b'),
+        sequence('q', 'u32'),
+        sequence('w', 's64'),
+        array('a', 'u8', 4),
+        chars('t', 8),
+      ]);
       seqs.emit(Uint8Array.of(1), [1, 2], [1n, 2], Uint8Array.of(1, 2, 3, 4), 'text');
       seqs.emit(new Uint8Array(0), Uint32Array.of(1), BigInt64Array.of(1n), [1, 2, 3, 4], '');
       // @ts-expect-error bytes take a Uint8Array

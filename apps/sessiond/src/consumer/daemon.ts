@@ -100,17 +100,27 @@ export class ConsumerDaemon {
     if (!ready.startsWith('ok')) {
       this.client = undefined;
       child.kill('SIGKILL');
-      throw new StatusError(StatusCode.CONSUMER_UNAVAILABLE, `cannot start the consumer daemon: ${ready.replace(/^error: /, '').trim() || 'it exited before it was ready'}`);
+      throw new StatusError(
+        StatusCode.CONSUMER_UNAVAILABLE,
+        `cannot start the consumer daemon: ${ready.replace(/^error: /, '').trim() || 'it exited before it was ready'}`,
+      );
     }
     child.once('exit', (code, signal) => this.died(child, code, signal));
-    const client = await RpcClient.connect(consumerLink, { path: this.socketPath }, { peerName: `tstrace-sessiond ${process.pid}`, connectTimeoutMs: 5000, callTimeoutMs: 60000 });
+    const client = await RpcClient.connect(
+      consumerLink,
+      { path: this.socketPath },
+      { peerName: `tstrace-sessiond ${process.pid}`, connectTimeoutMs: 5000, callTimeoutMs: 60000 },
+    );
     log.info(`consumer daemon ${child.pid} serving on ${this.socketPath}`);
     return client;
   }
 
   private died(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (child !== this.child) return;
-    this.client?.then((c) => c.close(), () => undefined);
+    this.client?.then(
+      (c) => c.close(),
+      () => undefined,
+    );
     this.client = undefined;
     this.child = undefined;
     if (this.stopping) return;

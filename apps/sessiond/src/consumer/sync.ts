@@ -126,14 +126,29 @@ export class ConsumerSync {
    * trace per buffer set, as a drained session's), consuming nothing. Resolves with what each
    * set's copy holds, in the order of the session's sets.
    */
-  snapshot(session: SessionState, dir: string, maxSize: number): Promise<Partial<tstrace.client.BufferInfo.$Properties>[]> {
+  snapshot(
+    session: SessionState,
+    dir: string,
+    maxSize: number,
+  ): Promise<Partial<tstrace.client.BufferInfo.$Properties>[]> {
     const sets = this.buffers.setsOf(session);
-    if (sets.length === 0) return Promise.reject(new StatusError(StatusCode.SNAPSHOT_NOTHING, `session "${session.name}" has no buffers yet: no app has registered with it`));
+    if (sets.length === 0)
+      return Promise.reject(
+        new StatusError(
+          StatusCode.SNAPSHOT_NOTHING,
+          `session "${session.name}" has no buffers yet: no app has registered with it`,
+        ),
+      );
     const streams = sets.reduce((n, set) => n + set.streamPaths.length, 0);
     const perStream = maxSize > 0 ? Math.floor(maxSize / streams) : 0;
     const biggest = Math.max(...sets.map((set) => set.channel.subbufSize));
     if (maxSize > 0 && perStream < biggest) {
-      return Promise.reject(new StatusError(StatusCode.INVALID_ARGUMENT, `--max-size ${maxSize} cannot hold one sub-buffer of each stream: ${streams} streams need at least ${streams * biggest} bytes`));
+      return Promise.reject(
+        new StatusError(
+          StatusCode.INVALID_ARGUMENT,
+          `--max-size ${maxSize} cannot hold one sub-buffer of each stream: ${streams} streams need at least ${streams * biggest} bytes`,
+        ),
+      );
     }
     return this.enqueue(async () => {
       const reply = await this.consumer.call({
@@ -215,7 +230,10 @@ export class ConsumerSync {
   }
 
   private keysOf(session: SessionState): number[] {
-    return this.buffers.setsOf(session).map((s) => s.key).filter((k) => this.attached.has(k));
+    return this.buffers
+      .setsOf(session)
+      .map((s) => s.key)
+      .filter((k) => this.attached.has(k));
   }
 
   private keep(reply: tstrace.consumer.Reply.$Properties): void {
@@ -229,7 +247,9 @@ export class ConsumerSync {
       this.keep(reply);
       if (!(reply.stats?.channels ?? []).some((c) => c.dataPending)) return;
       if (Date.now() > until) {
-        this.log.warn(`session "${session.name}": data still pending after ${DATA_PENDING_LIMIT_MS} ms (a writer holds a packet open)`);
+        this.log.warn(
+          `session "${session.name}": data still pending after ${DATA_PENDING_LIMIT_MS} ms (a writer holds a packet open)`,
+        );
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -276,7 +296,12 @@ export class ConsumerSync {
             },
             what,
           );
-          set.streamPaths.forEach((shmPath, n) => call({ addStream: { channelKey: set.key, shmPath, n, wakePath: set.wakePaths[n] ?? '' } }, `${what}, stream ${n}`));
+          set.streamPaths.forEach((shmPath, n) =>
+            call(
+              { addStream: { channelKey: set.key, shmPath, n, wakePath: set.wakePaths[n] ?? '' } },
+              `${what}, stream ${n}`,
+            ),
+          );
           sending.set(set.key, layouts.length);
         } else if (layouts.length > sent) {
           call({ addEvents: { channelKey: set.key, events: layouts.slice(sent) } }, what);
@@ -287,7 +312,10 @@ export class ConsumerSync {
       for (const [dir, text] of this.metadataOf(session, sets)) {
         if (this.metadataSent.get(dir) === text) continue;
         this.metadataSent.set(dir, text);
-        call({ metadata: { traceDir: dir, text, ownerUid: session.ownerUid, ownerGid: session.ownerGid } }, `metadata of ${dir}`);
+        call(
+          { metadata: { traceDir: dir, text, ownerUid: session.ownerUid, ownerGid: session.ownerGid } },
+          `metadata of ${dir}`,
+        );
       }
     }
     // A set the consumer could not take (logged above) is released too: its writers then count
@@ -339,7 +367,12 @@ export class ConsumerSync {
           .map((set) => ({
             id: set.streamId,
             contexts: [...set.channel.contexts],
-            events: set.ids.entries.map((e) => ({ id: e.id, name: e.name, loglevel: e.loglevel, fields: e.fields.map((f) => ({ name: f.name, type: f.type })) })),
+            events: set.ids.entries.map((e) => ({
+              id: e.id,
+              name: e.name,
+              loglevel: e.loglevel,
+              fields: e.fields.map((f) => ({ name: f.name, type: f.type })),
+            })),
           })),
       };
       out.set(dir, metadataText(desc));
@@ -362,7 +395,10 @@ export class ConsumerSync {
 
 /** `20261122T101500+0000`, LTTng's trace_creation_datetime format (UTC). */
 function isoStamp(ms: number): string {
-  return `${new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}+0000`;
+  return `${new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')}+0000`;
 }
 
 /** What the consumer needs of a set's events to count them: each id's field types. */

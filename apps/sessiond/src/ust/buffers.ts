@@ -66,7 +66,11 @@ export function streamFileOwner(kind: OwnerKind, app: { uid: number; gid: number
 /** Directory of a buffer set, relative to its session's directory (LTTng's layout). */
 export function bufferDirName(kind: OwnerKind, app: BufferApp): string {
   if (kind === 'uid') return path.join('ust', 'uid', String(app.uid), '64-bit');
-  return path.join('ust', 'pid', `${safeName(app.procname) || 'app'}-${app.pid}-${dateStamp(new Date(app.processRegisteredMs))}`);
+  return path.join(
+    'ust',
+    'pid',
+    `${safeName(app.procname) || 'app'}-${app.pid}-${dateStamp(new Date(app.processRegisteredMs))}`,
+  );
 }
 
 /** A procname becomes part of a directory name: no '/', no control characters, not '.' or '..'. */
@@ -129,7 +133,15 @@ export function createStreams(
       const file = path.join(dir, `${channel.name}_${n}`);
       createStreamFile(
         file,
-        { subbufSize: channel.subbufSize, numSubbufs: channel.numSubbuf, mode: channel.overwrite ? 'overwrite' : 'discard', streamId, cpuId: n, uuid, streamInstanceId: nextInstanceId() },
+        {
+          subbufSize: channel.subbufSize,
+          numSubbufs: channel.numSubbuf,
+          mode: channel.overwrite ? 'overwrite' : 'discard',
+          streamId,
+          cpuId: n,
+          uuid,
+          streamInstanceId: nextInstanceId(),
+        },
         owner,
       );
       paths.push(file);

@@ -14,7 +14,10 @@ export function eventSignature(e: tstrace.app.EventDecl.$Properties): { key: str
   const name = `${e.provider ?? ''}:${e.name ?? ''}`;
   const loglevel = e.loglevel ?? 0;
   const fields = (e.fields ?? []).map((f) => ({ name: f.name ?? '', type: f.type ?? '' }));
-  return { key: JSON.stringify([name, loglevel, fields.map((f) => [f.name, f.type])]), entry: { name, loglevel, fields } };
+  return {
+    key: JSON.stringify([name, loglevel, fields.map((f) => [f.name, f.type])]),
+    entry: { name, loglevel, fields },
+  };
 }
 
 /**

@@ -12,7 +12,15 @@ import * as path from 'node:path';
 import { RegisteredApp } from '../apps';
 import { BufferScheme, ChannelState, Domain, SessionState } from '../model';
 import { dateStamp } from '../registry';
-import { BufferSet, bufferDirName, createStreams, createWakePipes, DaemonIdentity, OwnerKind, streamFileOwner } from './buffers';
+import {
+  BufferSet,
+  bufferDirName,
+  createStreams,
+  createWakePipes,
+  DaemonIdentity,
+  OwnerKind,
+  streamFileOwner,
+} from './buffers';
 import { EventIdTable } from './event-ids';
 import { computeRoutes, sessionConcernsApp } from './routes';
 import { DEFAULT_SHM_BASE, defaultShmRoot, ensureOwnedDir, ensureOwnedPath, makeUniqueDir, ShmDirs } from './shm';
@@ -125,12 +133,22 @@ export class UstManager {
    */
   appRegistered(app: RegisteredApp, push: AppPush): tstrace.app.Registered.$Properties {
     if (this.stopped) throw new StatusError(StatusCode.CONNECTION_CLOSED, 'the session daemon is shutting down');
-    if (this.links.has(app.connectionId)) throw new StatusError(StatusCode.INVALID_ARGUMENT, 'this connection has already registered an app');
+    if (this.links.has(app.connectionId))
+      throw new StatusError(StatusCode.INVALID_ARGUMENT, 'this connection has already registered an app');
     ensureOwnedDir(this.defaultRoot, this.daemon.uid);
     const appsDir = path.join(this.defaultRoot, 'apps');
     ensureOwnedDir(appsDir, this.daemon.uid);
     const page = StatusPage.create(appsDir, app.id, this.daemon.uid === 0 ? { uid: app.uid, gid: app.gid } : undefined);
-    this.links.set(app.connectionId, { app, page, push, generation: 0, routed: new Set(), unacked: new Map(), lit: new Set(), acked: 0 });
+    this.links.set(app.connectionId, {
+      app,
+      page,
+      push,
+      generation: 0,
+      routed: new Set(),
+      unacked: new Map(),
+      lit: new Set(),
+      acked: 0,
+    });
     return { appId: app.id, statusPage: page.path, statusPageSize: STATUS_PAGE_SIZE };
   }
 
@@ -151,7 +169,10 @@ export class UstManager {
     const link = this.links.get(connectionId);
     if (!link) throw new StatusError(StatusCode.HANDSHAKE_REQUIRED, 'register the app (RegisterApp) first');
     if (!Number.isSafeInteger(generation) || generation < 1 || generation > link.generation) {
-      throw new StatusError(StatusCode.INVALID_ARGUMENT, `no AppState of generation ${generation} was sent (the latest is ${link.generation})`);
+      throw new StatusError(
+        StatusCode.INVALID_ARGUMENT,
+        `no AppState of generation ${generation} was sent (the latest is ${link.generation})`,
+      );
     }
     const ackedRoutes = link.unacked.get(generation);
     for (const g of [...link.unacked.keys()]) if (g <= generation) link.unacked.delete(g);
@@ -169,7 +190,9 @@ export class UstManager {
     }
     const { app, page } = link;
     if (error) {
-      this.log.warn(`app ${app.procname} pid ${app.pid} thread ${app.threadId} could not apply state ${generation}: ${error}`);
+      this.log.warn(
+        `app ${app.procname} pid ${app.pid} thread ${app.threadId} could not apply state ${generation}: ${error}`,
+      );
       for (const i of link.lit) page.set(i, false);
       link.lit.clear();
       return;
@@ -198,7 +221,10 @@ export class UstManager {
       this.ensureBuffers(session, true);
     } catch (err) {
       if (err instanceof StatusError) throw err;
-      throw new StatusError(StatusCode.INVALID_OUTPUT, `cannot create the shared-memory buffers of session "${session.name}" under ${session.shmPath || this.defaultRoot}: ${(err as Error).message}`);
+      throw new StatusError(
+        StatusCode.INVALID_OUTPUT,
+        `cannot create the shared-memory buffers of session "${session.name}" under ${session.shmPath || this.defaultRoot}: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -216,7 +242,11 @@ export class UstManager {
       try {
         this.ensureBuffers(s, false);
       } catch (err) {
-        this.logOnce(this.state(s), '', `cannot create the shared-memory directory of session "${s.name}": ${(err as Error).message}`);
+        this.logOnce(
+          this.state(s),
+          '',
+          `cannot create the shared-memory directory of session "${s.name}": ${(err as Error).message}`,
+        );
       }
     }
     for (const link of this.links.values()) this.update(link, active);
@@ -242,7 +272,12 @@ export class UstManager {
       streamPaths: [...set.streamPaths],
       contexts: [...set.channel.contexts],
       streamId: set.streamId,
-      events: set.ids.entries.map((e) => ({ id: e.id, name: e.name, loglevel: e.loglevel, fields: e.fields.map((f) => ({ ...f })) })),
+      events: set.ids.entries.map((e) => ({
+        id: e.id,
+        name: e.name,
+        loglevel: e.loglevel,
+        fields: e.fields.map((f) => ({ ...f })),
+      })),
     }));
   }
 
@@ -301,13 +336,23 @@ export class UstManager {
           this.ensureSet(session, u, channel, index, app);
         } catch (err) {
           if (strict) throw err;
-          this.logOnce(u, setKey(channel, index, app), `cannot create the buffers of channel "${channel.name}" of session "${session.name}" for ${app.procname} pid ${app.pid}: ${(err as Error).message}`);
+          this.logOnce(
+            u,
+            setKey(channel, index, app),
+            `cannot create the buffers of channel "${channel.name}" of session "${session.name}" for ${app.procname} pid ${app.pid}: ${(err as Error).message}`,
+          );
         }
       }
     });
   }
 
-  private ensureSet(session: SessionState, u: UstSession, channel: ChannelState, index: number, app: RegisteredApp): BufferSet {
+  private ensureSet(
+    session: SessionState,
+    u: UstSession,
+    channel: ChannelState,
+    index: number,
+    app: RegisteredApp,
+  ): BufferSet {
     const key = setKey(channel, index, app);
     const existing = u.sets.get(key);
     if (existing) return existing;
@@ -378,7 +423,15 @@ export class UstManager {
    * `waiting`: a route goes into a set the consumer has not attached yet, or carries an event
    * whose layout the consumer has not received yet.
    */
-  private desiredState(link: AppLink, active: readonly SessionState[]): { channels: tstrace.app.AppChannel.$Properties[]; routes: tstrace.app.AppRoute.$Properties[]; knownEvents: number; waiting: boolean } {
+  private desiredState(
+    link: AppLink,
+    active: readonly SessionState[],
+  ): {
+    channels: tstrace.app.AppChannel.$Properties[];
+    routes: tstrace.app.AppRoute.$Properties[];
+    knownEvents: number;
+    waiting: boolean;
+  } {
     const { app } = link;
     const channels = new Map<number, tstrace.app.AppChannel.$Properties>();
     const routes: tstrace.app.AppRoute.$Properties[] = [];
@@ -393,11 +446,23 @@ export class UstManager {
         continue;
       }
       if (!channels.has(set.key)) {
-        channels.set(set.key, { key: set.key, session: r.session.name, channel: r.channel.name, streamPaths: [...set.streamPaths], contexts: [...r.channel.contexts], wakePaths: [...set.wakePaths] });
+        channels.set(set.key, {
+          key: set.key,
+          session: r.session.name,
+          channel: r.channel.name,
+          streamPaths: [...set.streamPaths],
+          contexts: [...r.channel.contexts],
+          wakePaths: [...set.wakePaths],
+        });
       }
       routes.push({ event: r.event, channelKey: set.key, eventId, filters: r.filters });
     }
-    return { channels: [...channels.values()].sort((a, b) => (a.key ?? 0) - (b.key ?? 0)), routes, knownEvents: app.events.length, waiting };
+    return {
+      channels: [...channels.values()].sort((a, b) => (a.key ?? 0) - (b.key ?? 0)),
+      routes,
+      knownEvents: app.events.length,
+      waiting,
+    };
   }
 
   private update(link: AppLink, active: readonly SessionState[]): void {

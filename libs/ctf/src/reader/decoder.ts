@@ -24,7 +24,14 @@ const SCOPE_PREFIXES: readonly [string, Scope][] = [
   ['event.fields.', Scope.EventFields],
 ];
 
-export const SCOPE_NAMES = ['trace.packet.header', 'stream.packet.context', 'stream.event.header', 'stream.event.context', 'event.context', 'event.fields'];
+export const SCOPE_NAMES = [
+  'trace.packet.header',
+  'stream.packet.context',
+  'stream.event.header',
+  'stream.event.context',
+  'event.context',
+  'event.fields',
+];
 
 export type Struct = Record<string, unknown>;
 
@@ -72,7 +79,9 @@ export class Cursor {
 
   need(bits: number, what: string): void {
     if (this.pos + bits > this.limit) {
-      throw new OutOfDataError(`${this.file}: ${what} at offset ${this.offset()} needs ${bits} bits, ${this.limit - this.pos} are left in the packet`);
+      throw new OutOfDataError(
+        `${this.file}: ${what} at offset ${this.offset()} needs ${bits} bits, ${this.limit - this.pos} are left in the packet`,
+      );
     }
   }
 
@@ -252,7 +261,10 @@ function stringReader(): Decode {
     const start = c.pos / 8;
     const end = Math.floor(c.limit / 8);
     const nul = c.buf.indexOf(0, start);
-    if (nul < 0 || nul >= end) throw new OutOfDataError(`${c.file}: the string at offset ${c.offset()} has no terminating NUL before the end of the packet`);
+    if (nul < 0 || nul >= end)
+      throw new OutOfDataError(
+        `${c.file}: the string at offset ${c.offset()} has no terminating NUL before the end of the packet`,
+      );
     c.pos = (nul + 1) * 8;
     return c.buf.toString('utf8', start, nul);
   };
@@ -260,12 +272,18 @@ function stringReader(): Decode {
 
 /** The labels of an enumeration value, per mapping in declaration order. */
 function labelsOf(t: EnumType): (v: number | bigint) => string[] {
-  const ranges = t.mappings.map((m) => ({ label: m.label, ranges: m.ranges.map(([lo, hi]) => [Number(lo), Number(hi), lo, hi] as const) }));
+  const ranges = t.mappings.map((m) => ({
+    label: m.label,
+    ranges: m.ranges.map(([lo, hi]) => [Number(lo), Number(hi), lo, hi] as const),
+  }));
   return (v) => {
     const out: string[] = [];
     for (const m of ranges) {
       for (const [lo, hi, blo, bhi] of m.ranges) {
-        const hit = typeof v === 'number' && Number.isSafeInteger(lo) && Number.isSafeInteger(hi) ? v >= lo && v <= hi : BigInt(v) >= blo && BigInt(v) <= bhi;
+        const hit =
+          typeof v === 'number' && Number.isSafeInteger(lo) && Number.isSafeInteger(hi)
+            ? v >= lo && v <= hi
+            : BigInt(v) >= blo && BigInt(v) <= bhi;
         if (hit) {
           out.push(m.label);
           break;
@@ -332,7 +350,8 @@ export class Compiler {
     const read = intReader(t, this.env.byteOrder);
     const h = this.hooks;
     const clock = t.map ?? (name !== undefined && h.autoMap?.includes(name) ? h.clock : undefined);
-    const moves = clock !== undefined && clock === h.clock && !(name !== undefined && depth === 0 && h.noClock?.includes(name));
+    const moves =
+      clock !== undefined && clock === h.clock && !(name !== undefined && depth === 0 && h.noClock?.includes(name));
     const isId = h.eventId === true && name === 'id';
     const align = t.align;
     const size = t.size;
@@ -385,7 +404,8 @@ export class Compiler {
         return found;
       }
       const root = this.env.roots[scope];
-      if (!root || scope > this.scope) throw this.fail(`${what} ${path}: scope ${SCOPE_NAMES[scope]} is not available here`);
+      if (!root || scope > this.scope)
+        throw this.fail(`${what} ${path}: scope ${SCOPE_NAMES[scope]} is not available here`);
       const found = this.walk(root, parts, root.members.length);
       if (!found) throw this.fail(`${what} ${path}: no such field`);
       return { get: (c) => follow(c.scopes[scope], found.keys), type: found.type };
@@ -439,7 +459,10 @@ export class Compiler {
     if (!t.tag) throw this.fail('a variant without a tag');
     const tag = this.resolve(t.tag, 'the tag');
     if (tag.type.kind !== 'enum') throw this.fail(`the tag ${t.tag} of a variant is not an enumeration`);
-    const options = t.options.map((o) => ({ key: fieldKey(o.name), dec: this.compile(o.type, fieldKey(o.name), depth + 1) }));
+    const options = t.options.map((o) => ({
+      key: fieldKey(o.name),
+      dec: this.compile(o.type, fieldKey(o.name), depth + 1),
+    }));
     // Each option is selected by the ranges of the tag's label of the same name.
     const choices: { lo: bigint; hi: bigint; option: number }[] = [];
     t.options.forEach((o, i) => {
@@ -450,10 +473,12 @@ export class Compiler {
     return (c) => {
       const tv = tag.get(c);
       const v = tv instanceof EnumValue ? tv.value : tv;
-      if (typeof v !== 'number' && typeof v !== 'bigint') throw new CtfError(`${c.file}: the tag ${where} of a variant at offset ${c.offset()} has no value`);
+      if (typeof v !== 'number' && typeof v !== 'bigint')
+        throw new CtfError(`${c.file}: the tag ${where} of a variant at offset ${c.offset()} has no value`);
       const b = BigInt(v);
       const ch = choices.find((x) => b >= x.lo && b <= x.hi);
-      if (!ch) throw new CtfError(`${c.file}: the tag ${where} = ${b} of a variant at offset ${c.offset()} selects no option`);
+      if (!ch)
+        throw new CtfError(`${c.file}: the tag ${where} = ${b} of a variant at offset ${c.offset()} selects no option`);
       const o = options[ch.option];
       return new VariantValue(o.key, o.dec(c));
     };
@@ -468,7 +493,8 @@ export class Compiler {
     } else {
       const ref = this.resolve(t.length, 'the length');
       const lt = ref.type.kind === 'enum' ? ref.type.container : ref.type;
-      if (lt.kind !== 'integer' || lt.signed) throw this.fail(`the length ${t.length} of a sequence is not an unsigned integer`);
+      if (lt.kind !== 'integer' || lt.signed)
+        throw this.fail(`the length ${t.length} of a sequence is not an unsigned integer`);
       length = ref.get;
     }
     const where = t.kind === 'sequence' ? `sequence (length ${t.length})` : `array of ${t.length}`;
@@ -478,7 +504,9 @@ export class Compiler {
       const n = typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : NaN;
       // Each element takes at least one bit: a length beyond what is left is garbage.
       if (!Number.isSafeInteger(n) || n < 0 || n > c.limit - c.pos) {
-        throw new OutOfDataError(`${c.file}: ${where} at offset ${c.offset()} has ${String(v)} elements; only ${c.limit - c.pos} bits are left in the packet`);
+        throw new OutOfDataError(
+          `${c.file}: ${where} at offset ${c.offset()} has ${String(v)} elements; only ${c.limit - c.pos} bits are left in the packet`,
+        );
       }
       return n;
     };

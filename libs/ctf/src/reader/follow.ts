@@ -201,7 +201,16 @@ class TailStream implements Head {
     const beginNs = nsOf(info.clock, this.c.clock);
     const endNs = nsOf(info.clock, u64Of(p.context?.timestamp_end) ?? this.c.clock);
     const notify = (what: 'events' | 'packets', count: bigint | undefined, from: bigint, to: bigint) =>
-      this.opts.onDiscard?.({ what, count, beginNs: from, endNs: to, trace: info, stream: this.name, streamClassId: this.streamClassId, streamInstanceId: this.instanceId });
+      this.opts.onDiscard?.({
+        what,
+        count,
+        beginNs: from,
+        endNs: to,
+        trace: info,
+        stream: this.name,
+        streamClassId: this.streamClassId,
+        streamInstanceId: this.instanceId,
+      });
     const d = u64Of(p.context?.events_discarded);
     if (d !== undefined) {
       if (this.lastDiscarded === undefined) {
@@ -280,7 +289,15 @@ class TailTrace {
   }
 
   /** Identifies new stream files; returns how many files are still unknown (empty, or their first packet not whole). */
-  scan(final: boolean, create: (t: TailTrace, sc: number, instance: bigint | undefined, first: { file: string; begin: bigint }) => TailStream): number {
+  scan(
+    final: boolean,
+    create: (
+      t: TailTrace,
+      sc: number,
+      instance: bigint | undefined,
+      first: { file: string; begin: bigint },
+    ) => TailStream,
+  ): number {
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(this.dir, { withFileTypes: true });
@@ -324,7 +341,11 @@ class TailTrace {
       if (size === 0) return final ? null : undefined;
       try {
         const p = this.dec.readPacket(this.c, fd, file, size, 0);
-        return { sc: p.streamClass.id, instance: u64Of(p.header?.stream_instance_id), begin: u64Of(p.context?.timestamp_begin) ?? 0n };
+        return {
+          sc: p.streamClass.id,
+          instance: u64Of(p.header?.stream_instance_id),
+          begin: u64Of(p.context?.timestamp_begin) ?? 0n,
+        };
       } catch (e) {
         if (final || !(e instanceof CtfError)) throw e;
         // Not whole yet, or of a stream class the metadata does not have yet.
@@ -377,7 +398,9 @@ export class TraceFollower {
 
   /** Streams that lost events or packets so far (as CtfTrace.discarded). */
   discarded(): Discarded[] {
-    return this.streams.filter((s) => s.discardedEvents > 0n || s.discardedPackets > 0n).map((s) => ({ stream: s.name, events: s.discardedEvents, packets: s.discardedPackets }));
+    return this.streams
+      .filter((s) => s.discardedEvents > 0n || s.discardedPackets > 0n)
+      .map((s) => ({ stream: s.name, events: s.discardedEvents, packets: s.discardedPackets }));
   }
 
   private scan(final: boolean): void {

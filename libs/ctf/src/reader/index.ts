@@ -10,6 +10,20 @@ export type { Discarded } from './trace';
 export { EnumValue, VariantValue } from './values';
 export { alignOf, fieldKey, isText } from './types';
 export type {
-  ArrayType, ByteOrder, ClockClass, CtfType, EnumMapping, EnumType, EventClass, FloatType, IntegerType, NamedType, SequenceType, StreamClass, StringType,
-  StructType, TraceClass, VariantType,
+  ArrayType,
+  ByteOrder,
+  ClockClass,
+  CtfType,
+  EnumMapping,
+  EnumType,
+  EventClass,
+  FloatType,
+  IntegerType,
+  NamedType,
+  SequenceType,
+  StreamClass,
+  StringType,
+  StructType,
+  TraceClass,
+  VariantType,
 } from './types';

@@ -17,14 +17,52 @@ export interface Token {
 }
 
 export const KEYWORDS: ReadonlySet<string> = new Set([
-  'align', 'callsite', 'const', 'char', 'clock', 'double', 'enum', 'env', 'event', 'floating_point', 'float', 'integer', 'int', 'long',
-  'short', 'signed', 'stream', 'string', 'struct', 'trace', 'typealias', 'typedef', 'unsigned', 'variant', 'void', '_Bool', '_Complex', '_Imaginary',
+  'align',
+  'callsite',
+  'const',
+  'char',
+  'clock',
+  'double',
+  'enum',
+  'env',
+  'event',
+  'floating_point',
+  'float',
+  'integer',
+  'int',
+  'long',
+  'short',
+  'signed',
+  'stream',
+  'string',
+  'struct',
+  'trace',
+  'typealias',
+  'typedef',
+  'unsigned',
+  'variant',
+  'void',
+  '_Bool',
+  '_Complex',
+  '_Imaginary',
 ]);
 
 // Longest first, so that `:=` and `...` win over `:` and `.`.
 const PUNCTUATION = [':=', '...', '->', '[', ']', '(', ')', '{', '}', '*', '+', '-', '<', '>', ':', ';', '.', '=', ','];
 
-const SIMPLE_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92, "'": 39, '"': 34, '?': 63 };
+const SIMPLE_ESCAPES: Record<string, number> = {
+  a: 7,
+  b: 8,
+  f: 12,
+  n: 10,
+  r: 13,
+  t: 9,
+  v: 11,
+  '\\': 92,
+  "'": 39,
+  '"': 34,
+  '?': 63,
+};
 
 function isIdStart(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
@@ -95,7 +133,14 @@ export class Lexer {
     const start = this.pos;
     const line = this.line;
     const column = start - this.lineStart + 1;
-    const tok = (kind: TokenKind, text: string, value?: bigint): Token => ({ kind, text, value, offset: start, line, column });
+    const tok = (kind: TokenKind, text: string, value?: bigint): Token => ({
+      kind,
+      text,
+      value,
+      offset: start,
+      line,
+      column,
+    });
     if (start >= s.length) return tok('eof', '');
     const c = s.charCodeAt(start);
     if (isIdStart(c)) {
@@ -130,9 +175,14 @@ export class Lexer {
     const m = /^(0[xX][0-9a-fA-F]+|[1-9][0-9]*|0[0-7]*)([uUlL]*)/.exec(s.slice(start, start + 80));
     if (!m) throw this.error('malformed integer literal', start);
     const end = start + m[0].length;
-    if (end < s.length && isIdPart(s.charCodeAt(end))) throw this.error(`malformed integer literal "${s.slice(start, end + 1)}"`, start);
+    if (end < s.length && isIdPart(s.charCodeAt(end)))
+      throw this.error(`malformed integer literal "${s.slice(start, end + 1)}"`, start);
     const digits = m[1];
-    const value = /^0[xX]/.test(digits) ? BigInt(digits) : digits.length > 1 && digits[0] === '0' ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
+    const value = /^0[xX]/.test(digits)
+      ? BigInt(digits)
+      : digits.length > 1 && digits[0] === '0'
+        ? BigInt(`0o${digits.slice(1)}`)
+        : BigInt(digits);
     if (value > 0xffffffffffffffffn) throw this.error(`integer literal ${digits} does not fit in 64 bits`, start);
     this.pos = end;
     return tok('int', digits, value);

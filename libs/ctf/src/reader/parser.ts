@@ -5,7 +5,16 @@
 import { CtfError } from './errors';
 import { Lexer, Token } from './lexer';
 import {
-  ByteOrder, ClockClass, CtfType, EnumMapping, EventClass, IntegerType, NamedType, StreamClass, StructType, TraceClass,
+  ByteOrder,
+  ClockClass,
+  CtfType,
+  EnumMapping,
+  EventClass,
+  IntegerType,
+  NamedType,
+  StreamClass,
+  StructType,
+  TraceClass,
 } from './types';
 
 class DeclScope {
@@ -25,7 +34,21 @@ class DeclScope {
 }
 
 /** C type keywords that may make up an alias name (`unsigned long`). */
-const TYPE_WORDS = new Set(['const', 'char', 'double', 'float', 'int', 'long', 'short', 'signed', 'unsigned', 'void', '_Bool', '_Complex', '_Imaginary']);
+const TYPE_WORDS = new Set([
+  'const',
+  'char',
+  'double',
+  'float',
+  'int',
+  'long',
+  'short',
+  'signed',
+  'unsigned',
+  'void',
+  '_Bool',
+  '_Complex',
+  '_Imaginary',
+]);
 
 type Value = { kind: 'int'; value: bigint } | { kind: 'string'; value: string } | { kind: 'path'; value: string };
 
@@ -114,7 +137,12 @@ export class Parser {
       if (s.events.has(e.id)) throw this.fail(`event id ${e.id} is declared twice in stream class ${e.streamId}`, tok);
       s.events.set(e.id, e);
     }
-    if (this.streams.size === 0 && this.pendingEvents.length === 0 && !this.packetHeader && this.byteOrder === undefined) {
+    if (
+      this.streams.size === 0 &&
+      this.pendingEvents.length === 0 &&
+      !this.packetHeader &&
+      this.byteOrder === undefined
+    ) {
       throw new CtfError(`${this.where}: no trace, stream or event declaration: this is not CTF metadata`);
     }
     const byteOrder = this.byteOrder ?? 'le';
@@ -162,16 +190,22 @@ export class Parser {
     }
     if (this.startsType()) {
       this.typeSpecifier(this.root);
-      if (!this.isPunct(';')) throw this.fail(`expected ';' after a type declaration, found ${this.describe(this.peek())}`);
+      if (!this.isPunct(';'))
+        throw this.fail(`expected ';' after a type declaration, found ${this.describe(this.peek())}`);
       this.take();
       return;
     }
-    throw this.fail(`unexpected ${this.describe(t)}: expected trace, env, clock, stream, event, typealias, typedef or a type declaration`);
+    throw this.fail(
+      `unexpected ${this.describe(t)}: expected trace, env, clock, stream, event, typealias, typedef or a type declaration`,
+    );
   }
 
   private startsType(): boolean {
     const t = this.peek();
-    if (t.kind === 'keyword') return ['integer', 'floating_point', 'string', 'struct', 'variant', 'enum'].includes(t.text) || TYPE_WORDS.has(t.text);
+    if (t.kind === 'keyword')
+      return (
+        ['integer', 'floating_point', 'string', 'struct', 'variant', 'enum'].includes(t.text) || TYPE_WORDS.has(t.text)
+      );
     return t.kind === 'id' && this.root.lookup('aliases', t.text) !== undefined;
   }
 
@@ -196,7 +230,11 @@ export class Parser {
         continue;
       }
       const start = this.peek();
-      if (start.kind === 'keyword' && ['struct', 'variant', 'enum', 'integer', 'floating_point'].includes(start.text) && !this.isPunct('.', 1)) {
+      if (
+        start.kind === 'keyword' &&
+        ['struct', 'variant', 'enum', 'integer', 'floating_point'].includes(start.text) &&
+        !this.isPunct('.', 1)
+      ) {
         this.typeSpecifier(scope);
         this.expect(';');
         continue;
@@ -263,7 +301,8 @@ export class Parser {
   }
 
   private intValue(a: Attribute, min: bigint, max: bigint): bigint {
-    if (a.value.kind !== 'int' || a.value.value < min || a.value.value > max) throw this.fail(`${a.name} must be an integer from ${min} to ${max}`, a.token);
+    if (a.value.kind !== 'int' || a.value.value < min || a.value.value > max)
+      throw this.fail(`${a.name} must be an integer from ${min} to ${max}`, a.token);
     return a.value.value;
   }
 
@@ -296,7 +335,8 @@ export class Parser {
           break;
         case 'uuid': {
           const u = this.textValue(a);
-          if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(u)) throw this.fail(`trace uuid "${u}" is not 8-4-4-4-12 hexadecimal`, a.token);
+          if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(u))
+            throw this.fail(`trace uuid "${u}" is not 8-4-4-4-12 hexadecimal`, a.token);
           this.uuid = u.toLowerCase();
           break;
         }
@@ -310,7 +350,8 @@ export class Parser {
           break;
       }
     }
-    if (this.major !== undefined && this.major !== 1) throw new CtfError(`${this.where}: CTF ${this.major}.${this.minor ?? 0} is not supported (only CTF 1.8)`);
+    if (this.major !== undefined && this.major !== 1)
+      throw new CtfError(`${this.where}: CTF ${this.major}.${this.minor ?? 0} is not supported (only CTF 1.8)`);
     for (const [name, entry] of types) {
       if (name === 'packet.header') this.packetHeader = this.scopeStruct(name, entry);
     }
@@ -319,12 +360,23 @@ export class Parser {
   private envBlock(attrs: Attribute[]): void {
     for (const a of attrs) {
       const v = a.value;
-      this.env[a.name] = v.kind === 'int' ? (v.value >= BigInt(Number.MIN_SAFE_INTEGER) && v.value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v.value) : String(v.value)) : v.value;
+      this.env[a.name] =
+        v.kind === 'int'
+          ? v.value >= BigInt(Number.MIN_SAFE_INTEGER) && v.value <= BigInt(Number.MAX_SAFE_INTEGER)
+            ? Number(v.value)
+            : String(v.value)
+          : v.value;
     }
   }
 
   private clockBlock(kw: Token, attrs: Attribute[]): void {
-    const c: { -readonly [K in keyof ClockClass]?: ClockClass[K] } = { freq: 1_000_000_000n, precision: 0n, offsetS: 0n, offset: 0n, absolute: false };
+    const c: { -readonly [K in keyof ClockClass]?: ClockClass[K] } = {
+      freq: 1_000_000_000n,
+      precision: 0n,
+      offsetS: 0n,
+      offset: 0n,
+      absolute: false,
+    };
     for (const a of attrs) {
       switch (a.name) {
         case 'name':
@@ -514,7 +566,8 @@ export class Parser {
         case 'string':
           this.take();
           if (this.isPunct('{')) {
-            for (const a of this.attributes()) if (a.name !== 'encoding') throw this.fail(`unknown string attribute ${a.name}`, a.token);
+            for (const a of this.attributes())
+              if (a.name !== 'encoding') throw this.fail(`unknown string attribute ${a.name}`, a.token);
           }
           return { kind: 'string' };
         case 'struct':
@@ -543,7 +596,11 @@ export class Parser {
         break;
       }
     }
-    if (words.length === 0) throw this.fail(first.kind === 'id' ? `unknown type "${first.text}"` : `expected a type, found ${this.describe(first)}`, first);
+    if (words.length === 0)
+      throw this.fail(
+        first.kind === 'id' ? `unknown type "${first.text}"` : `expected a type, found ${this.describe(first)}`,
+        first,
+      );
     const type = scope.lookup('aliases', words.join(' '));
     if (!type) throw this.fail(`unknown type "${words.join(' ')}"`, first);
     return type;
@@ -600,7 +657,29 @@ export class Parser {
         case 'base': {
           const v = a.value;
           const text = v.kind === 'int' ? String(v.value) : v.value;
-          const b = ({ 2: 2, b: 2, binary: 2, 8: 8, o: 8, oct: 8, octal: 8, 10: 10, d: 10, i: 10, u: 10, dec: 10, decimal: 10, 16: 16, x: 16, X: 16, p: 16, hex: 16, hexadecimal: 16 } as Record<string, 2 | 8 | 10 | 16>)[text];
+          const b = (
+            {
+              2: 2,
+              b: 2,
+              binary: 2,
+              8: 8,
+              o: 8,
+              oct: 8,
+              octal: 8,
+              10: 10,
+              d: 10,
+              i: 10,
+              u: 10,
+              dec: 10,
+              decimal: 10,
+              16: 16,
+              x: 16,
+              X: 16,
+              p: 16,
+              hex: 16,
+              hexadecimal: 16,
+            } as Record<string, 2 | 8 | 10 | 16>
+          )[text];
           if (!b) throw this.fail(`unknown integer base ${text}`, a.token);
           base = b;
           break;
@@ -646,7 +725,10 @@ export class Parser {
     }
     const where = attrs[0]?.token ?? this.peek();
     if (!((expDig === 8 && mantDig === 24) || (expDig === 11 && mantDig === 53))) {
-      throw this.fail(`only 32-bit (exp_dig 8, mant_dig 24) and 64-bit (11, 53) floating point numbers are supported, not ${expDig}/${mantDig}`, where);
+      throw this.fail(
+        `only 32-bit (exp_dig 8, mant_dig 24) and 64-bit (11, 53) floating point numbers are supported, not ${expDig}/${mantDig}`,
+        where,
+      );
     }
     return { kind: 'float', expDig, mantDig, align: align ?? ((expDig + mantDig) % 8 === 0 ? 8 : 1), byteOrder };
   }
@@ -662,7 +744,8 @@ export class Parser {
         this.take();
         this.expect('(');
         const t = this.peek();
-        if (t.kind !== 'int' || t.value! < 1n || (t.value! & (t.value! - 1n)) !== 0n || t.value! > 1n << 20n) throw this.fail('align(N) needs a power of two', t);
+        if (t.kind !== 'int' || t.value! < 1n || (t.value! & (t.value! - 1n)) !== 0n || t.value! > 1n << 20n)
+          throw this.fail('align(N) needs a power of two', t);
         this.take();
         minAlign = Number(t.value);
         this.expect(')');
@@ -709,7 +792,8 @@ export class Parser {
       container = this.typeSpecifier(scope);
     }
     if (!this.isPunct('{')) {
-      if (!name || container) throw this.fail(`expected '{' (the enumeration's labels), found ${this.describe(this.peek())}`);
+      if (!name || container)
+        throw this.fail(`expected '{' (the enumeration's labels), found ${this.describe(this.peek())}`);
       const found = scope.lookup('enums', name);
       if (!found) throw this.fail(`unknown enum ${name}`, kw);
       return found;
@@ -725,7 +809,8 @@ export class Parser {
     while (!this.isPunct('}')) {
       if (this.peek().kind === 'eof') throw this.fail(`unterminated enumeration (opened at line ${open.line})`);
       const lt = this.peek();
-      if (lt.kind !== 'string' && lt.kind !== 'id' && lt.kind !== 'keyword') throw this.fail(`expected an enumeration label, found ${this.describe(lt)}`);
+      if (lt.kind !== 'string' && lt.kind !== 'id' && lt.kind !== 'keyword')
+        throw this.fail(`expected an enumeration label, found ${this.describe(lt)}`);
       this.take();
       let lo = next;
       let hi = next;

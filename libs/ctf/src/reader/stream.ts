@@ -56,7 +56,13 @@ interface StreamDecoders {
   events: Map<number, { context?: (c: Cursor) => Struct; fields?: (c: Cursor) => Struct }>;
 }
 
-function mapsClock(t: CtfType | undefined, names: readonly string[], found: Set<string>, auto: { seen: boolean }, name?: string): void {
+function mapsClock(
+  t: CtfType | undefined,
+  names: readonly string[],
+  found: Set<string>,
+  auto: { seen: boolean },
+  name?: string,
+): void {
   if (!t) return;
   switch (t.kind) {
     case 'integer':
@@ -91,7 +97,8 @@ export function streamClock(tc: TraceClass): ClockClass | undefined {
     mapsClock(s.packetContext, ['timestamp_begin', 'timestamp_end'], found, auto);
     mapsClock(s.eventHeader, ['timestamp'], found, auto);
   }
-  if (found.size > 1) throw new CtfError(`the streams map ${found.size} clocks (${[...found].join(', ')}); one is supported`);
+  if (found.size > 1)
+    throw new CtfError(`the streams map ${found.size} clocks (${[...found].join(', ')}); one is supported`);
   const [name] = [...found];
   if (name !== undefined) {
     const c = tc.clocks.get(name);
@@ -100,7 +107,16 @@ export function streamClock(tc: TraceClass): ClockClass | undefined {
   }
   if (!auto.seen) return undefined;
   if (tc.clocks.size > 1) throw new CtfError('timestamp fields map no clock and there are several');
-  return tc.clocks.values().next().value ?? { name: 'default', freq: 1_000_000_000n, precision: 0n, offsetS: 0n, offset: 0n, absolute: false };
+  return (
+    tc.clocks.values().next().value ?? {
+      name: 'default',
+      freq: 1_000_000_000n,
+      precision: 0n,
+      offsetS: 0n,
+      offset: 0n,
+      absolute: false,
+    }
+  );
 }
 
 /** Cycles of a clock in nanoseconds (rounded down), as babeltrace2 converts them. */
@@ -166,10 +182,22 @@ export class TraceDecoder {
     const roots = [tc.packetHeader, sc.packetContext, sc.eventHeader, sc.eventContext];
     d = {
       packetContext: sc.packetContext
-        ? compileScope(sc.packetContext, Scope.PacketContext, this.env(roots), { clock, autoMap: ['timestamp_begin', 'timestamp_end'], noClock: ['timestamp_end'] })
+        ? compileScope(sc.packetContext, Scope.PacketContext, this.env(roots), {
+            clock,
+            autoMap: ['timestamp_begin', 'timestamp_end'],
+            noClock: ['timestamp_end'],
+          })
         : undefined,
-      eventHeader: sc.eventHeader ? compileScope(sc.eventHeader, Scope.EventHeader, this.env(roots), { clock, autoMap: ['timestamp'], eventId: true }) : undefined,
-      eventContext: sc.eventContext ? compileScope(sc.eventContext, Scope.StreamEventContext, this.env(roots), { clock }) : undefined,
+      eventHeader: sc.eventHeader
+        ? compileScope(sc.eventHeader, Scope.EventHeader, this.env(roots), {
+            clock,
+            autoMap: ['timestamp'],
+            eventId: true,
+          })
+        : undefined,
+      eventContext: sc.eventContext
+        ? compileScope(sc.eventContext, Scope.StreamEventContext, this.env(roots), { clock })
+        : undefined,
       events: new Map(),
     };
     this.streams.set(sc.id, d);
@@ -207,7 +235,10 @@ export class TraceDecoder {
         return this.decodePreamble(c, file, left, offset);
       } catch (e) {
         if (!(e instanceof OutOfDataError) || window >= left) {
-          if (e instanceof OutOfDataError) throw new TruncatedPacketError(`${file}: truncated packet at offset ${offset}: ${e.message.replace(`${file}: `, '')}`);
+          if (e instanceof OutOfDataError)
+            throw new TruncatedPacketError(
+              `${file}: truncated packet at offset ${offset}: ${e.message.replace(`${file}: `, '')}`,
+            );
           throw e;
         }
       }
@@ -220,37 +251,63 @@ export class TraceDecoder {
     if (header) {
       const magic = u64Of(header.magic);
       if (magic !== undefined && magic !== 0xc1fc1fc1n) {
-        throw new CtfError(`${file}: bad packet magic 0x${magic.toString(16)} at offset ${offset} (expected 0xc1fc1fc1)`);
+        throw new CtfError(
+          `${file}: bad packet magic 0x${magic.toString(16)} at offset ${offset} (expected 0xc1fc1fc1)`,
+        );
       }
       const uuid = header.uuid;
       if (this.uuidBytes && Array.isArray(uuid) && uuid.length === 16) {
         const hex = Buffer.from(uuid as number[]).toString('hex');
-        if (hex !== this.uuidBytes) throw new CtfError(`${file}: the packet at offset ${offset} belongs to trace ${hex}, not to this trace (${this.uuidBytes})`);
+        if (hex !== this.uuidBytes)
+          throw new CtfError(
+            `${file}: the packet at offset ${offset} belongs to trace ${hex}, not to this trace (${this.uuidBytes})`,
+          );
       }
     }
     let sid = header ? u64Of(header.stream_id) : undefined;
     if (sid === undefined) {
-      if (tc.streams.size !== 1) throw new CtfError(`${file}: the packet at offset ${offset} names no stream class and the metadata declares ${tc.streams.size}`);
+      if (tc.streams.size !== 1)
+        throw new CtfError(
+          `${file}: the packet at offset ${offset} names no stream class and the metadata declares ${tc.streams.size}`,
+        );
       sid = BigInt(tc.streams.keys().next().value!);
     }
     const sc = tc.streams.get(Number(sid));
-    if (!sc) throw new CtfError(`${file}: the packet at offset ${offset} is of stream class ${sid}, which the metadata does not declare`);
+    if (!sc)
+      throw new CtfError(
+        `${file}: the packet at offset ${offset} is of stream class ${sid}, which the metadata does not declare`,
+      );
     const context = this.stream(sc).packetContext?.(c);
     const eventsStart = c.pos;
     const packetBits = u64Of(context?.packet_size) ?? BigInt(left) * 8n;
     const contentBits = u64Of(context?.content_size) ?? packetBits;
     if (packetBits % 8n !== 0n || packetBits === 0n || contentBits > packetBits || BigInt(eventsStart) > contentBits) {
-      throw new CtfError(`${file}: the packet at offset ${offset} has packet_size ${packetBits} and content_size ${contentBits} bits, and its header and context take ${eventsStart}: inconsistent`);
+      throw new CtfError(
+        `${file}: the packet at offset ${offset} has packet_size ${packetBits} and content_size ${contentBits} bits, and its header and context take ${eventsStart}: inconsistent`,
+      );
     }
-    if (packetBits > 8n * 1024n * 1024n * 1024n * 8n) throw new CtfError(`${file}: the packet at offset ${offset} claims ${packetBits / 8n} bytes: too large`);
-    return { file, offset, packetBytes: Number(packetBits / 8n), contentBits: Number(contentBits), eventsStart, header, context, streamClass: sc, buf: c.buf };
+    if (packetBits > 8n * 1024n * 1024n * 1024n * 8n)
+      throw new CtfError(`${file}: the packet at offset ${offset} claims ${packetBits / 8n} bytes: too large`);
+    return {
+      file,
+      offset,
+      packetBytes: Number(packetBits / 8n),
+      contentBits: Number(contentBits),
+      eventsStart,
+      header,
+      context,
+      streamClass: sc,
+      buf: c.buf,
+    };
   }
 
   /** Reads the rest of a packet; a packet that the file cuts short is an error. */
   readWhole(fd: number, size: number, p: PacketInfo): Buffer {
     const left = size - p.offset;
     if (p.packetBytes > left) {
-      throw new TruncatedPacketError(`${p.file}: truncated packet at offset ${p.offset}: packet_size says ${p.packetBytes} bytes, the file has ${left} left`);
+      throw new TruncatedPacketError(
+        `${p.file}: truncated packet at offset ${p.offset}: packet_size says ${p.packetBytes} bytes, the file has ${left} left`,
+      );
     }
     if (p.buf.length >= Math.ceil(p.contentBits / 8)) return p.buf;
     const need = Math.ceil(p.contentBits / 8);
@@ -293,7 +350,10 @@ export class TraceDecoder {
         const eventCtx = e.context ? e.context(c) : undefined;
         const fields = e.fields ? e.fields(c) : (Object.create(null) as Struct);
         if (c.pos === start) throw new CtfError(`${p.file}: the event at offset ${at} takes no space`);
-        const context = streamCtx && eventCtx ? Object.assign(Object.create(null) as Struct, streamCtx, eventCtx) : (streamCtx ?? eventCtx ?? (Object.create(null) as Struct));
+        const context =
+          streamCtx && eventCtx
+            ? Object.assign(Object.create(null) as Struct, streamCtx, eventCtx)
+            : (streamCtx ?? eventCtx ?? (Object.create(null) as Struct));
         const timestamp = c.clock;
         yield {
           name: ec.name,
@@ -306,11 +366,17 @@ export class TraceDecoder {
           fields,
           context,
           packetContext: p.context,
-          meta: metas.get(ec) ?? metas.set(ec, { trace: info, streamClass: sc, eventClass: ec, stream, streamInstanceId: instance }).get(ec)!,
+          meta:
+            metas.get(ec) ??
+            metas
+              .set(ec, { trace: info, streamClass: sc, eventClass: ec, stream, streamInstanceId: instance })
+              .get(ec)!,
         };
       } catch (err) {
         if (err instanceof OutOfDataError) {
-          throw new CtfError(`${p.file}: the event at offset ${at} runs past the content of its packet (offset ${p.offset}, ${p.contentBits / 8} bytes): ${err.message.replace(`${p.file}: `, '')}`);
+          throw new CtfError(
+            `${p.file}: the event at offset ${at} runs past the content of its packet (offset ${p.offset}, ${p.contentBits / 8} bytes): ${err.message.replace(`${p.file}: `, '')}`,
+          );
         }
         throw err;
       }
@@ -336,9 +402,12 @@ export class StreamGroup {
       const fd = fs.openSync(file, 'r');
       try {
         const size = fs.fstatSync(fd).size;
-        for (let offset = 0; offset < size; ) {
+        for (let offset = 0; offset < size;) {
           const p = this.dec.readPacket(c, fd, file, size, offset);
-          if (p.packetBytes > size - offset) throw new TruncatedPacketError(`${file}: truncated packet at offset ${offset}: packet_size says ${p.packetBytes} bytes, the file has ${size - offset} left`);
+          if (p.packetBytes > size - offset)
+            throw new TruncatedPacketError(
+              `${file}: truncated packet at offset ${offset}: packet_size says ${p.packetBytes} bytes, the file has ${size - offset} left`,
+            );
           yield p;
           offset += p.packetBytes;
         }
@@ -354,7 +423,7 @@ export class StreamGroup {
       const fd = fs.openSync(file, 'r');
       try {
         const size = fs.fstatSync(fd).size;
-        for (let offset = 0; offset < size; ) {
+        for (let offset = 0; offset < size;) {
           const p = this.dec.readPacket(c, fd, file, size, offset);
           const buf = this.dec.readWhole(fd, size, p);
           yield* this.dec.events(c, p, buf, this.files[0]);

@@ -74,7 +74,12 @@ export class CtfTrace {
     const list = [...groups.values()].map((g) => {
       // Files of one stream (rotated tracefiles) in the order they were written.
       g.files.sort((a, b) => (a.begin < b.begin ? -1 : a.begin > b.begin ? 1 : natural(a.file, b.file)));
-      return new StreamGroup(dec, g.files.map((f) => f.file), g.sc, g.instance);
+      return new StreamGroup(
+        dec,
+        g.files.map((f) => f.file),
+        g.sc,
+        g.instance,
+      );
     });
     return new CtfTrace(info, list, files);
   }
@@ -154,7 +159,8 @@ export function findTraces(root: string): string[] {
       throw new CtfError(`${dir}: ${(e as Error).message}`);
     }
     if (entries.some((d) => d.isFile() && d.name === 'metadata')) out.push(dir);
-    for (const d of entries.filter((x) => x.isDirectory()).sort((a, b) => natural(a.name, b.name))) visit(path.join(dir, d.name));
+    for (const d of entries.filter((x) => x.isDirectory()).sort((a, b) => natural(a.name, b.name)))
+      visit(path.join(dir, d.name));
   };
   visit(root);
   return out;
@@ -199,7 +205,7 @@ export class Heap<T extends Head> {
   push(s: T): void {
     const h = this.items;
     h.push(s);
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (!before(h[i], h[p])) break;
       [h[i], h[p]] = [h[p], h[i]];
@@ -215,7 +221,7 @@ export class Heap<T extends Head> {
       if (h.length === 0) return;
       h[0] = last;
     }
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;

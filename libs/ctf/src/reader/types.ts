@@ -76,7 +76,8 @@ export interface SequenceType {
   readonly elem: CtfType;
 }
 
-export type CtfType = IntegerType | FloatType | StringType | EnumType | StructType | VariantType | ArrayType | SequenceType;
+export type CtfType =
+  IntegerType | FloatType | StringType | EnumType | StructType | VariantType | ArrayType | SequenceType;
 
 export interface ClockClass {
   readonly name: string;

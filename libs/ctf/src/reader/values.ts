@@ -15,7 +15,9 @@ export class EnumValue {
 
   toJSON(): { value: number | string; label: string | null; labels?: readonly string[] } {
     const value = typeof this.value === 'bigint' ? String(this.value) : this.value;
-    return this.labels.length > 1 ? { value, label: this.labels[0], labels: this.labels } : { value, label: this.labels[0] ?? null };
+    return this.labels.length > 1
+      ? { value, label: this.labels[0], labels: this.labels }
+      : { value, label: this.labels[0] ?? null };
   }
 }
 
