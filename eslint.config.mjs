@@ -15,8 +15,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
-      'prefer-const': 'error',
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       'no-var': 'error',
+      // Generic constraints over tracepoint arities need `any` (Field<T> and emit's arguments are not covariant).
+      '@typescript-eslint/no-explicit-any': 'off',
+      // A lazy require() keeps a module off the CLI's start-up path; the native addon is a require() too.
+      '@typescript-eslint/no-require-imports': 'off',
     },
   },
   {

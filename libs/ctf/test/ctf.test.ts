@@ -115,13 +115,6 @@ describe('CTF index files', () => {
 
 describe('CTF packets read by babeltrace2', function () {
   this.timeout(20000);
-  before(function () {
-    if (spawnSync('babeltrace2', ['--version']).status !== 0) {
-      console.log('    (skipped: babeltrace2 is not installed; .ci/run installs it)');
-      this.skip();
-    }
-  });
-
   it('reads two hand-built packets: their events, and the discarded count of the second', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstrace-ctf-'));
     try {

@@ -27,10 +27,6 @@ export function tmpDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tstrace-ctf-${tag}-`));
 }
 
-export function hasBabeltrace(): boolean {
-  return spawnSync('babeltrace2', ['--version']).status === 0;
-}
-
 // ---- field values in libs/ust's wire format ----------------------------------------------------
 
 const INT_BYTES: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4, s64: 8 };

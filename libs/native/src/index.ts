@@ -87,7 +87,7 @@ export function processGroups(pid: number): number[] {
   try {
     status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read the groups of process ${pid}: ${(err as Error).message}`);
+    throw new Error(`cannot read the groups of process ${pid}: ${(err as Error).message}`, { cause: err });
   }
   const gid = /^Gid:\s+\d+\s+(\d+)/m.exec(status)?.[1];
   const groups = /^Groups:\s*(.*)$/m.exec(status)?.[1] ?? '';

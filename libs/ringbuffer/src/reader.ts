@@ -82,7 +82,7 @@ export class StreamReader {
       return new StreamReader(buffer, options);
     } catch (err) {
       unmapFile(buffer);
-      throw new Error(`${path}: ${(err as Error).message}`);
+      throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
     }
   }
 

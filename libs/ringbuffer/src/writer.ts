@@ -28,6 +28,7 @@ const enum Hot {
   write = 16,
   lastTsHi = 48,
   commit = 128,
+  // eslint-disable-next-line @typescript-eslint/no-duplicate-enum-values -- literals that happen to be equal
   commitStride = 16,
   compactHeader = 6,
   extendedId = 65535,
@@ -100,7 +101,7 @@ export class StreamWriter {
       return new StreamWriter(buffer);
     } catch (err) {
       unmapFile(buffer);
-      throw new Error(`${path}: ${(err as Error).message}`);
+      throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -52,6 +52,7 @@ export type EmitArgs<F extends readonly Field<any>[]> = {
  * `if (tp.enabled) tp.emit(...)`: when the event is disabled that costs one byte read and a
  * branch, and the arguments are not even computed.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-unused-vars -- A types emit, below
 export class Tracepoint<A extends unknown[] = unknown[]> {
   /** @internal The status page this event reads (the daemon's, or a private one) and its byte. */
   status: StatusBytes = NO_STATUS;
@@ -99,6 +100,7 @@ export class Tracepoint<A extends unknown[] = unknown[]> {
   }
 }
 
+// emit is installed on each instance by the factory of its arity; this interface gives it its type.
 export interface Tracepoint<A extends unknown[]> {
   /**
    * Records the event with one value per field, in order (typed by the field list). Does

@@ -25,11 +25,7 @@ class DeclScope {
   constructor(readonly parent?: DeclScope) {}
 
   lookup(kind: 'aliases' | 'structs' | 'variants' | 'enums', name: string): CtfType | undefined {
-    for (let s: DeclScope | undefined = this; s; s = s.parent) {
-      const t = s[kind].get(name);
-      if (t) return t;
-    }
-    return undefined;
+    return this[kind].get(name) ?? this.parent?.lookup(kind, name);
   }
 }
 
