@@ -31,3 +31,29 @@ describe('repository layering', () => {
     expect(offenders).to.deep.equal([]);
   });
 });
+
+describe('repository packages', () => {
+  const packages = ['libs', 'apps'].flatMap((kind) =>
+    fs.readdirSync(path.join(ROOT, kind)).map((name) => path.join(kind, name)),
+  );
+  const read = (file: string) => JSON.parse(fs.readFileSync(path.join(ROOT, file), 'utf8'));
+
+  it('builds every package: each lib and app is a reference of the root tsconfig.json', () => {
+    const references = (read('tsconfig.json').references as { path: string }[]).map((r) => r.path);
+    expect(packages.filter((p) => !references.includes(p))).to.deep.equal([]);
+  });
+
+  it('declares every @tstrace package a package uses in its package.json', () => {
+    const undeclared: string[] = [];
+    for (const dir of packages) {
+      const pkg = read(path.join(dir, 'package.json'));
+      const declared = new Set([pkg.name, ...Object.keys(pkg.dependencies ?? {})]);
+      const src = path.join(ROOT, dir, 'src');
+      if (!fs.existsSync(src)) continue;
+      for (const file of sources(src))
+        for (const m of fs.readFileSync(file, 'utf8').matchAll(/['"](@tstrace\/[a-z0-9-]+)/g))
+          if (!declared.has(m[1])) undeclared.push(`${path.relative(ROOT, file)} uses ${m[1]}`);
+    }
+    expect([...new Set(undeclared)]).to.deep.equal([]);
+  });
+});

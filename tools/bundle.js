@@ -3,6 +3,7 @@
 // The native addon stays outside the bundle and is loaded from libs/native/build.
 const esbuild = require('esbuild');
 const { writeCache } = require('./run-bundle');
+const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
@@ -16,11 +17,17 @@ const clientProtoOnly = {
     }));
   },
 };
-const binaries = [
-  { entry: 'apps/cli/dist/src/main.js', out: 'apps/cli/dist/tstrace.js', plugins: [clientProtoOnly] },
-  { entry: 'apps/sessiond/dist/src/main.js', out: 'apps/sessiond/dist/tstrace-sessiond.js', plugins: [] },
-  { entry: 'apps/consumerd/dist/src/main.js', out: 'apps/consumerd/dist/tstrace-consumerd.js', plugins: [] },
-];
+// Every binary of every app: its package.json `bin` names NAME → bin/NAME, bundled from the app's
+// dist/src/main.js into dist/NAME.js (where bin/NAME's runBinary finds it).
+const plugins = { tstrace: [clientProtoOnly] };
+const binaries = fs.readdirSync(path.join(root, 'apps')).flatMap((app) => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'apps', app, 'package.json'), 'utf8'));
+  return Object.keys(pkg.bin ?? {}).map((name) => ({
+    entry: `apps/${app}/dist/src/main.js`,
+    out: `apps/${app}/dist/${name}.js`,
+    plugins: plugins[name] ?? [],
+  }));
+});
 
 for (const { entry, out, plugins } of binaries) {
   esbuild

@@ -41,5 +41,21 @@ function writeCache(file) {
   fs.writeFileSync(`${file}.cache`, script.createCachedData());
 }
 
-module.exports = { loadBundle, writeCache };
+/**
+ * Runs the binary `name` of the app in `appDir` (its bin/ script calls this): the bundle
+ * `dist/NAME.js` when built, else the compiled sources (`dist/src/main.js`).
+ */
+function runBinary(appDir, name) {
+  const bundle = path.join(appDir, 'dist', `${name}.js`);
+  let entry;
+  try {
+    entry = loadBundle(bundle);
+  } catch (err) {
+    if (err.code !== 'ENOENT' || err.path !== bundle) throw err;
+    entry = require(path.join(appDir, 'dist/src/main.js'));
+  }
+  entry.main();
+}
+
+module.exports = { loadBundle, writeCache, runBinary };
 if (require.main === module) process.argv.slice(2).forEach(writeCache);
