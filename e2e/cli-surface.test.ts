@@ -1,27 +1,10 @@
 import { expect } from 'chai';
 import * as path from 'node:path';
+import { COMMANDS as CLI_COMMANDS } from '@tstrace/cli/dist/src/commands';
 import { TestEnv } from './harness';
 
-const COMMANDS = [
-  'create',
-  'destroy',
-  'list',
-  'status',
-  'enable-channel',
-  'disable-channel',
-  'enable-event',
-  'disable-event',
-  'add-context',
-  'start',
-  'stop',
-  'track',
-  'untrack',
-  'save',
-  'load',
-  'set-session',
-  'version',
-  'view',
-];
+// Every command the CLI has, from its own table, so that a new command is checked without editing this list.
+const COMMANDS = CLI_COMMANDS.map((c) => c.name);
 // view --json prints one JSON object per event, a line each (e2e/view.test.ts), not one document.
 const ONE_DOCUMENT = COMMANDS.filter((c) => c !== 'view');
 
@@ -66,13 +49,19 @@ describe('e2e: every command takes --help and --json', function () {
       ['save', 's'],
       ['set-session', 's'],
       ['destroy', 's'],
+      ['create', 'snap', '--snapshot', '-o', path.join(t.root, 'snap')],
+      ['snapshot', 'list-output'],
+      ['destroy', 'snap'],
+      ['record', '-u', 'a:*', '-o', path.join(t.root, 'rec'), '--', process.execPath, '-e', '0'],
       ['load', 's'],
       ['version'],
       ['destroy', '--all'],
     ];
     expect(new Set(steps.map((s) => s[0]))).to.deep.equal(new Set(ONE_DOCUMENT));
     for (const args of steps) {
-      const r = t.cli([...args, '--json']);
+      // Before record's `--`, after which everything is the traced command's.
+      const end = args.includes('--') ? args.indexOf('--') : args.length;
+      const r = t.cli([...args.slice(0, end), '--json', ...args.slice(end)]);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(0);
       expect(() => JSON.parse(r.stdout), args.join(' ')).to.not.throw();
       expect(JSON.parse(r.stdout), args.join(' ')).to.be.an('object');
