@@ -21,13 +21,18 @@ mirror=${mirror:-http://deb.debian.org/debian}
 tmp="$dir.partial"
 rm -rf "$tmp"
 debootstrap --variant=minbase --include=ca-certificates,python3,make,g++,git bookworm "$tmp" "$mirror" >/dev/null
-# Node.js: the files of this machine's nodejs package (Node 20, with npm and the headers node-gyp uses).
-dpkg -L nodejs | while read -r f; do
+# Node.js as this machine has it: the nodejs package's files (Node 20 and the headers node-gyp
+# uses) and the npm installed now (the machine upgrades npm at boot, past the package's own).
+dpkg -L nodejs | grep -v '^/usr/lib/node_modules/' | while read -r f; do
   if [ -f "$f" ] || [ -L "$f" ]; then
     mkdir -p "$tmp$(dirname "$f")"
     cp -a "$f" "$tmp$f"
   fi
 done
+mkdir -p "$tmp/usr/lib/node_modules"
+cp -a /usr/lib/node_modules/npm "$tmp/usr/lib/node_modules/"
+ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$tmp/usr/bin/npm"
+ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$tmp/usr/bin/npx"
 # The machine's way out to the registries.
 cp -a /etc/apt/sources.list.d/debian.sources "$tmp/etc/apt/sources.list.d/" 2>/dev/null || true
 if compgen -G '/usr/local/share/ca-certificates/*' >/dev/null; then
@@ -35,6 +40,6 @@ if compgen -G '/usr/local/share/ca-certificates/*' >/dev/null; then
   chroot "$tmp" update-ca-certificates >/dev/null 2>&1
 fi
 [ -f /root/.npmrc ] && cp /root/.npmrc "$tmp/root/.npmrc"
-chroot "$tmp" node --version >/dev/null
+chroot "$tmp" npm --version >/dev/null
 mv "$tmp" "$dir"
 echo "rootfs: $dir (Debian bookworm, node $(chroot "$dir" node --version))"
