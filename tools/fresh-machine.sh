@@ -26,7 +26,9 @@ for m in proc sys dev dev/pts dev/shm; do
   mounted+=("$root/$m")
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The machine's own way to the registries (its CA bundle, a proxy), as a login on it would have.
+mapfile -t machine_env < <(env | grep -E '^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|GIT_SSL_CAINFO|CURL_CA_BUNDLE|https?_proxy|HTTPS?_PROXY|no_proxy|NO_PROXY)=' || true)
 echo "fresh-machine: npm install && npm test in a fresh root ($(git -C "$repo" rev-parse --short HEAD))"
 chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  CI=true TERM=dumb bash -c 'cd /work/tstrace && npm install && npm test'
+  "${machine_env[@]}" CI=true TERM=dumb bash -c 'cd /work/tstrace && npm install && npm test'
 echo "fresh-machine: passed"
