@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isAlive, killAndWait, ROOT, runApp, TestEnv, waitFor } from './harness';
+import { isAlive, killAndWait, pidsMatching, ROOT, runApp, TestEnv, waitFor } from './harness';
 import type { AppJob } from './ust-app';
 
 const APP = path.join(__dirname, 'ust-app.js');
@@ -53,11 +53,8 @@ function startApp(env: NodeJS.ProcessEnv, job: AppJob): { child: ChildProcess; l
 }
 
 function consumerPid(t: TestEnv): number | undefined {
-  const r = spawnSync('pgrep', ['-f', `consumerd.*--socket ${path.join(t.runDir, 'consumerd-ust.sock')}`], {
-    encoding: 'utf8',
-  });
-  const pids = r.stdout.trim().split('\n').filter(Boolean).map(Number);
-  return pids[0];
+  const socket = path.join(t.runDir, 'consumerd-ust.sock');
+  return pidsMatching((c) => c.includes('consumerd') && c.includes(`--socket ${socket}`))[0];
 }
 
 describe('e2e: the consumer daemon writes CTF traces that babeltrace2 reads', function () {

@@ -134,3 +134,19 @@ export function runApp(
   child.stderr.on('data', (d) => (stderr += d));
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr, pid: child.pid! })));
 }
+
+/** pids of the processes whose command line (arguments joined by spaces) passes `test`, as pgrep -f. */
+export function pidsMatching(test: (cmdline: string) => boolean): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue; // gone since the listing
+    }
+    if (test(cmdline.replace(/\0/g, ' ').trim())) pids.push(Number(entry));
+  }
+  return pids.sort((a, b) => a - b);
+}
