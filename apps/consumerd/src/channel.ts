@@ -1,15 +1,17 @@
 /**
- * One channel's buffers for one owner, drained into one trace directory: a StreamReader and a
- * StreamFile per stream, event counts, loss counters, the switch timer, and the wake-up pipes.
+ * One channel's buffers for one owner, drained into one trace: a packet source and a stream
+ * output per stream, event counts, loss counters, the switch timer, and the wake-up pipes.
  */
 import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
 import { StreamCounters, StreamReader } from '@tstrace/ringbuffer';
+import type { TraceSink } from '@tstrace/trace-writer';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import { EventTable } from './event-count';
-import { fileOwner } from './metadata-file';
-import { FileOwner, StreamFile } from './stream-file';
+import type { PacketSource } from './source';
+import { ChannelCounts, ChannelLog, StreamOutput } from './stream-output';
+
+export type { ChannelLog } from './stream-output';
 
 type AddChannel = tstrace.consumer.AddChannel.$Properties;
 
@@ -20,16 +22,10 @@ export function u64(v: U64): number {
   return typeof v === 'number' ? v : v.toNumber();
 }
 
-export interface ChannelLog {
-  debug(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
 interface Stream {
   n: number;
-  reader: StreamReader;
-  file: StreamFile;
+  source: PacketSource;
+  out: StreamOutput;
   wake?: net.Socket;
   /** Streams that outlived their process (per-PID) are closed once drained. */
   closed: boolean;
@@ -37,13 +33,8 @@ interface Stream {
   final?: StreamCounters;
 }
 
-/** Refuses a trace directory that is not absolute, or a channel name that cannot name a stream file. */
-export function checkChannelTarget(traceDir: string | null | undefined, name: string | null | undefined): void {
-  if (!traceDir || !path.isAbsolute(traceDir))
-    throw new StatusError(
-      StatusCode.INVALID_ARGUMENT,
-      `trace directory ${JSON.stringify(traceDir ?? '')} must be an absolute path`,
-    );
+/** Refuses a channel name that cannot name a stream file. */
+export function checkChannelName(name: string | null | undefined): void {
   if (!name || /[/\0]/.test(name))
     throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel name ${JSON.stringify(name ?? '')} cannot name a file`);
 }
@@ -55,22 +46,18 @@ export class Channel {
   readonly key: number;
   readonly name: string;
   readonly session: string;
-  readonly traceDir: string;
   readonly pid: number;
   readonly events: EventTable;
   /** Poll at least this often (ms; 0: wake-ups and the idle poll only). */
   readonly readTimerMs: number;
-  packets = 0;
-  bytes = 0;
-  recorded = 0;
-  /** Why the last packet could not be counted or written, if it could not. */
-  error = '';
+  readonly counts = new ChannelCounts();
   private readonly streams: Stream[] = [];
   private switchTimer: NodeJS.Timeout | undefined;
-  private readonly owner: FileOwner | undefined;
 
   constructor(
     private readonly req: AddChannel,
+    /** The trace the channel drains into. */
+    readonly sink: TraceSink,
     private readonly log: ChannelLog,
     /** Called when a writer pokes a wake-up pipe: drain soon. */
     private readonly kick: () => void,
@@ -79,9 +66,7 @@ export class Channel {
     this.readTimerMs = Math.ceil(u64(req.readTimerUs) / 1000);
     this.name = req.name ?? '';
     this.session = req.session ?? '';
-    this.traceDir = req.traceDir ?? '';
     this.pid = req.pid ?? 0;
-    this.owner = fileOwner(req.ownerUid ?? 0, req.ownerGid ?? 0);
     this.events = new EventTable(req.contexts ?? []);
     this.events.addAll(req.events ?? []);
     const switchUs = u64(req.switchTimerUs);
@@ -96,25 +81,24 @@ export class Channel {
     }
   }
 
-  /** Maps a stream and opens its file; a file already on disk (restarted consumer) is resumed. */
+  /** Maps a stream and opens its output; an output already there (restarted consumer) is resumed. */
   addStream(shmPath: string, n: number, wakePath: string): void {
     if (this.streams.some((s) => s.n === n))
       throw new Error(`stream ${n} of channel "${this.name}" is already attached`);
-    const reader = StreamReader.open(shmPath);
-    const file = new StreamFile({
-      dir: this.traceDir,
-      name: `${this.name}_${n}`,
-      tracefileSize: u64(this.req.tracefileSize),
-      tracefileCount: u64(this.req.tracefileCount),
-      owner: this.owner,
-    });
+    const source = StreamReader.open(shmPath);
+    const name = `${this.name}_${n}`;
+    let out: StreamOutput;
     try {
-      file.open();
+      const sink = this.sink.openStream(name, {
+        tracefileSize: u64(this.req.tracefileSize),
+        tracefileCount: u64(this.req.tracefileCount),
+      });
+      out = new StreamOutput(sink, `${this.sink.description}/${name}`, this.events, this.counts, this.log);
     } catch (err) {
-      reader.close();
+      source.close();
       throw err;
     }
-    const stream: Stream = { n, reader, file, closed: false };
+    const stream: Stream = { n, source, out, closed: false };
     if (wakePath) stream.wake = this.openWake(wakePath);
     this.streams.push(stream);
   }
@@ -125,28 +109,11 @@ export class Channel {
     for (const s of this.streams) {
       if (s.closed) continue;
       for (let i = 0; i < limit; i++) {
-        const p = s.reader.next();
+        const p = s.source.next();
         if (!p) break;
-        // A packet already on disk (written by a consumer that died before consuming it) is not written twice.
-        if (p.seq > s.file.lastSeq) {
-          try {
-            s.file.write(p);
-          } catch (err) {
-            // The packet stays in the ring: the next pass retries it; the stats say why.
-            this.error = `cannot write ${s.file.paths.data}: ${(err as Error).message}`;
-            this.log.error(this.error);
-            return total;
-          }
-          this.packets++;
-          this.bytes += p.bytes.byteLength;
-          try {
-            this.recorded += this.events.count(p.bytes, p.contentSize);
-          } catch (err) {
-            this.error = `packet ${p.seq} of ${s.file.paths.data}: ${(err as Error).message}`;
-            this.log.warn(this.error);
-          }
-        }
-        s.reader.consume(p);
+        // A packet the output could not take stays in the ring: the next pass retries it.
+        if (!s.out.put(p)) return total;
+        s.source.consume(p);
         total++;
       }
     }
@@ -156,13 +123,13 @@ export class Channel {
   /** Closes the open packet of every stream. True if one was open. */
   flush(): boolean {
     let any = false;
-    for (const s of this.streams) if (!s.closed && s.reader.flush()) any = true;
+    for (const s of this.streams) if (!s.closed && s.source.flush()) any = true;
     return any;
   }
 
-  /** Is anything written to the buffers not on disk yet? */
+  /** Is anything written to the buffers not in the output yet (on disk, or acknowledged by the relay)? */
   get pending(): boolean {
-    return this.streams.some((s) => !s.closed && !s.reader.drained);
+    return this.sink.pending || this.streams.some((s) => !s.closed && !s.source.drained);
   }
 
   /** Per-PID buffers of a process that is gone: closed once they are drained. */
@@ -171,7 +138,7 @@ export class Channel {
     this.flush();
     this.drain(Infinity);
     for (const s of this.streams) {
-      if (s.closed || !s.reader.drained) continue;
+      if (s.closed || !s.source.drained) continue;
       this.closeStream(s);
       this.log.debug(
         `channel "${this.name}" of session "${this.session}": stream ${s.n} of pid ${this.pid} drained and closed`,
@@ -184,21 +151,21 @@ export class Channel {
     let overwritten = 0;
     let skipped = 0;
     for (const s of this.streams) {
-      const c = s.final ?? s.reader.counters();
+      const c = s.final ?? s.source.counters();
       discarded += c.lostFull + c.lostBig;
       overwritten += c.overrun;
       skipped += c.skipped;
     }
     return {
       channelKey: this.key,
-      packets: this.packets,
-      bytes: this.bytes,
-      eventsRecorded: this.recorded,
+      packets: this.counts.packets,
+      bytes: this.counts.bytes,
+      eventsRecorded: this.counts.recorded,
       eventsDiscarded: discarded,
       packetsOverwritten: overwritten,
       packetsSkipped: skipped,
       dataPending: this.pending,
-      error: this.error,
+      error: this.counts.error,
     };
   }
 
@@ -211,11 +178,11 @@ export class Channel {
   }
 
   private closeStream(s: Stream): void {
-    s.final = s.reader.counters();
+    s.final = s.source.counters();
     s.closed = true;
     s.wake?.destroy();
-    s.file.close();
-    s.reader.close();
+    s.out.sink.close();
+    s.source.close();
   }
 
   /** The FIFO writers poke at a sub-buffer switch: opened non-blocking, so no writer ever waits. */

@@ -4,8 +4,8 @@
  * there are none it sleeps until a wake-up pipe, the read timer, or its own idle poll.
  */
 import { StatusCode, StatusError, tstrace } from '@tstrace/comm';
-import { Channel, ChannelLog, checkChannelTarget, U64, u64 } from './channel';
-import { fileOwner, writeMetadata } from './metadata-file';
+import { Channel, ChannelLog, checkChannelName, U64, u64 } from './channel';
+import { checkOutput, fileOwner, Outputs } from './outputs';
 import { takeSnapshot } from './snapshot';
 
 type Request = tstrace.consumer.Request.$Properties;
@@ -21,8 +21,7 @@ export const DEFAULT_IDLE_POLL_MS = 200;
 
 export class Consumer {
   private readonly channels = new Map<number, Channel>();
-  /** Metadata text written so far, by trace directory. */
-  private readonly metadata = new Map<string, string>();
+  private readonly outputs = new Outputs();
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private idleMs = 1;
@@ -39,16 +38,19 @@ export class Consumer {
         const key = u64(a.channelKey);
         if (this.channels.has(key))
           throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel key ${key} is already attached`);
-        checkChannelTarget(a.traceDir, a.name);
+        checkOutput(a.output);
+        checkChannelName(a.name);
         let channel: Channel;
+        const sink = this.outputs.get(a.output!, fileOwner(a.ownerUid ?? 0, a.ownerGid ?? 0), true);
         try {
-          channel = new Channel(a, this.options.log, () => this.kick());
+          channel = new Channel(a, sink, this.options.log, () => this.kick());
         } catch (err) {
+          this.outputs.release(sink);
           throw new StatusError(StatusCode.INVALID_ARGUMENT, `channel "${a.name}": ${(err as Error).message}`);
         }
         this.channels.set(key, channel);
         this.options.log.info(
-          `channel "${channel.name}" of session "${channel.session}" (key ${key}) into ${channel.traceDir}`,
+          `channel "${channel.name}" of session "${channel.session}" (key ${key}) into ${sink.description}`,
         );
         return {};
       }
@@ -77,7 +79,13 @@ export class Consumer {
       }
       case 'metadata': {
         const m = req.metadata!;
-        this.writeMetadata(m.traceDir ?? '', m.text ?? '', m.ownerUid ?? 0, m.ownerGid ?? 0);
+        checkOutput(m.output);
+        const sink = this.outputs.get(m.output!, fileOwner(m.ownerUid ?? 0, m.ownerGid ?? 0));
+        try {
+          sink.metadata(m.text ?? '');
+        } catch (err) {
+          throw new StatusError(StatusCode.OUTPUT_ERROR, (err as Error).message);
+        }
         return {};
       }
       case 'flush': {
@@ -97,8 +105,9 @@ export class Consumer {
         const channel = this.channel(req.destroyChannel!.channelKey);
         channel.destroy();
         this.channels.delete(channel.key);
+        this.outputs.release(channel.sink);
         this.options.log.info(
-          `channel "${channel.name}" of session "${channel.session}" (key ${channel.key}) destroyed: ${channel.packets} packets, ${channel.recorded} events`,
+          `channel "${channel.name}" of session "${channel.session}" (key ${channel.key}) destroyed: ${channel.counts.packets} packets, ${channel.counts.recorded} events`,
         );
         return { stats: { channels: [channel.stats()] } };
       }
@@ -130,6 +139,7 @@ export class Consumer {
     this.timer = this.immediate = undefined;
     for (const c of this.channels.values()) c.destroy();
     this.channels.clear();
+    this.outputs.closeAll();
   }
 
   private pass(): void {
@@ -166,10 +176,5 @@ export class Consumer {
 
   private select(keys: U64[] | null | undefined): Channel[] {
     return (keys ?? []).map((k) => this.channel(k));
-  }
-
-  private writeMetadata(traceDir: string, text: string, uid: number, gid: number): void {
-    writeMetadata(traceDir, text, this.metadata.get(traceDir), fileOwner(uid, gid));
-    this.metadata.set(traceDir, text);
   }
 }

@@ -7,7 +7,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Consumer } from '../src/consumer';
 import { EventTable } from '../src/event-count';
-import { StreamFile } from '../src/stream-file';
 
 const uuid = Uint8Array.from({ length: 16 }, (_, i) => i);
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -107,7 +106,7 @@ describe('tstrace-consumerd', () => {
             channelKey: 1,
             session: 's',
             name: 'ch',
-            traceDir: path.join(dir, 'trace'),
+            output: { local: { traceDir: path.join(dir, 'trace') } },
             subbufSize: 4096,
             numSubbuf: 4,
             events: [
@@ -144,93 +143,44 @@ describe('tstrace-consumerd', () => {
     });
   });
 
-  describe('stream files', () => {
-    const packet = (seq: number, size = 4096) => {
-      const bytes = new Uint8Array(size);
-      bytes[0] = seq;
-      return {
-        bytes,
-        contentSize: 100,
-        timestampBegin: BigInt(seq * 10),
-        timestampEnd: BigInt(seq * 10 + 5),
-        eventsDiscarded: 0n,
-        streamId: 2,
-        streamInstanceId: 7n,
-        seq: BigInt(seq),
-      };
-    };
-
-    it('rotates at --tracefile-size and keeps --tracefile-count files, each with its index', () => {
-      const f = new StreamFile({ dir, name: 'ch_0', tracefileSize: 8192, tracefileCount: 3, owner: undefined });
-      f.open();
-      for (let i = 0; i < 9; i++) f.write(packet(i));
-      f.close();
-      expect(
-        fs
-          .readdirSync(dir)
-          .filter((n) => n.startsWith('ch_0'))
-          .sort(),
-      ).to.deep.equal(['ch_0_2', 'ch_0_3', 'ch_0_4']);
-      expect(fs.readdirSync(path.join(dir, 'index')).sort()).to.deep.equal(['ch_0_2.idx', 'ch_0_3.idx', 'ch_0_4.idx']);
-      expect(
-        decodeIndex(fs.readFileSync(path.join(dir, 'index', 'ch_0_3.idx'))).map((e) => [
-          Number(e.offset),
-          Number(e.packetSeqNum),
-        ]),
-      ).to.deep.equal([
-        [0, 6],
-        [4096, 7],
-      ]);
-      expect(fs.statSync(path.join(dir, 'ch_0_4')).size).to.equal(4096);
-    });
-
-    it('after a crash, keeps the indexed packets, cuts a torn tail, and knows the last packet', () => {
-      const f = new StreamFile({ dir, name: 'ch_0', tracefileSize: 0, tracefileCount: 0 });
-      f.open();
-      for (let i = 0; i < 3; i++) f.write(packet(i));
-      f.close();
-      // A consumer killed in the middle of the 4th packet's data, and of an index entry.
-      fs.appendFileSync(path.join(dir, 'ch_0'), Buffer.alloc(1000, 9));
-      fs.appendFileSync(path.join(dir, 'index', 'ch_0.idx'), Buffer.alloc(30, 9));
-      const again = new StreamFile({ dir, name: 'ch_0', tracefileSize: 0, tracefileCount: 0 });
-      again.open();
-      expect(again.lastSeq).to.equal(2n);
-      expect(fs.statSync(path.join(dir, 'ch_0')).size).to.equal(3 * 4096);
-      expect(fs.statSync(path.join(dir, 'index', 'ch_0.idx')).size).to.equal(INDEX_HEADER_SIZE + 3 * INDEX_ENTRY_SIZE);
-      again.write(packet(3));
-      again.close();
-      expect(
-        decodeIndex(fs.readFileSync(path.join(dir, 'index', 'ch_0.idx'))).map((e) => Number(e.packetSeqNum)),
-      ).to.deep.equal([0, 1, 2, 3]);
-      expect(fs.readFileSync(path.join(dir, 'ch_0'))[3 * 4096]).to.equal(3);
-    });
-  });
-
   describe('commands', () => {
     it('refuses bad channels, unknown keys and bad metadata with a clear error, and changes nothing', () => {
       const consumer = new Consumer({ log: quiet });
       const call = (req: tstrace.consumer.Request.$Properties) => () =>
         consumer.handle(tstrace.consumer.Request.create(req));
-      expect(call({ addChannel: { channelKey: 1, name: 'ch', traceDir: 'relative' } })).to.throw(
+      expect(call({ addChannel: { channelKey: 1, name: 'ch', output: { local: { traceDir: 'relative' } } } })).to.throw(
         StatusError,
         /must be an absolute path/,
       );
-      expect(call({ addChannel: { channelKey: 1, name: '../x', traceDir: dir } })).to.throw(
+      expect(call({ addChannel: { channelKey: 1, name: '../x', output: { local: { traceDir: dir } } } })).to.throw(
         StatusError,
         /cannot name a file/,
       );
       expect(
-        call({ addChannel: { channelKey: 1, name: 'ch', traceDir: dir, events: [{ id: 0, types: ['nope'] }] } }),
+        call({
+          addChannel: {
+            channelKey: 1,
+            name: 'ch',
+            output: { local: { traceDir: dir } },
+            events: [{ id: 0, types: ['nope'] }],
+          },
+        }),
       ).to.throw(StatusError, /unknown field type "nope"/);
+      expect(call({ addChannel: { channelKey: 1, name: 'ch' } })).to.throw(StatusError, /names no output/);
+      expect(
+        call({ addChannel: { channelKey: 1, name: 'ch', output: { relay: { ctrlUrl: 'tcp://127.0.0.1:5342' } } } }),
+      ).to.throw(StatusError, /relay outputs \(tcp:\/\/127.0.0.1:5342\) are not supported by this consumer daemon/);
       expect(call({ addStream: { channelKey: 9, shmPath: '/nope', n: 0 } })).to.throw(
         StatusError,
         /no channel with key 9/,
       );
       expect(call({ flush: { channelKeys: [9] } })).to.throw(StatusError, /no channel with key 9/);
       consumer.handle(
-        tstrace.consumer.Request.create({ addChannel: { channelKey: 1, name: 'ch', traceDir: path.join(dir, 't') } }),
+        tstrace.consumer.Request.create({
+          addChannel: { channelKey: 1, name: 'ch', output: { local: { traceDir: path.join(dir, 't') } } },
+        }),
       );
-      expect(call({ addChannel: { channelKey: 1, name: 'ch', traceDir: dir } })).to.throw(
+      expect(call({ addChannel: { channelKey: 1, name: 'ch', output: { local: { traceDir: dir } } } })).to.throw(
         StatusError,
         /already attached/,
       );
@@ -238,7 +188,10 @@ describe('tstrace-consumerd', () => {
         StatusError,
         /stream 0 of channel "ch"/,
       );
-      expect(call({ metadata: { traceDir: path.join(dir, 't'), text: 'garbage' } })).to.throw(StatusError, /CTF 1.8/);
+      expect(call({ metadata: { output: { local: { traceDir: path.join(dir, 't') } }, text: 'garbage' } })).to.throw(
+        StatusError,
+        /CTF 1.8/,
+      );
       expect(fs.existsSync(path.join(dir, 't', 'metadata'))).to.equal(false);
       consumer.shutdown();
     });
@@ -247,7 +200,9 @@ describe('tstrace-consumerd', () => {
       const consumer = new Consumer({ log: quiet });
       const trace = path.join(dir, 'a', 'b');
       const send = (text: string) =>
-        consumer.handle(tstrace.consumer.Request.create({ metadata: { traceDir: trace, text } }));
+        consumer.handle(
+          tstrace.consumer.Request.create({ metadata: { output: { local: { traceDir: trace } }, text } }),
+        );
       send('/* CTF 1.8 */\nA\n');
       const ino = fs.statSync(path.join(trace, 'metadata')).ino;
       send('/* CTF 1.8 */\nA\nB\n');
@@ -264,7 +219,10 @@ describe('tstrace-consumerd', () => {
       { id: 0, types: ['u32', 'string'] },
       { id: 1, types: ['seq:u16', 'char[4]'] },
     ];
-    const metadata = (traceDir: string) => ({ traceDir, text: '/* CTF 1.8 */\ntrace { major = 1; minor = 8; };\n' });
+    const metadata = (traceDir: string) => ({
+      output: { local: { traceDir } },
+      text: '/* CTF 1.8 */\ntrace { major = 1; minor = 8; };\n',
+    });
 
     it('copies the complete packets of every stream without consuming them, then refuses bad requests and changes nothing', () => {
       const file = path.join(dir, 'ring');
@@ -284,7 +242,7 @@ describe('tstrace-consumerd', () => {
         consumer.handle(
           tstrace.consumer.Request.create({
             snapshot: {
-              channels: [{ name: 'ch', traceDir, shmPaths: [file], events: layouts }],
+              channels: [{ name: 'ch', output: { local: { traceDir } }, shmPaths: [file], events: layouts }],
               metadata: [metadata(traceDir)],
               ...extra,
             },
@@ -317,14 +275,19 @@ describe('tstrace-consumerd', () => {
       refused('relative/dir', {}, /trace directory "relative\/dir" must be an absolute path/);
       refused(
         path.join(dir, 'four'),
-        { channels: [{ name: 'a/b', traceDir: path.join(dir, 'four'), shmPaths: [file] }] },
+        { channels: [{ name: 'a/b', output: { local: { traceDir: path.join(dir, 'four') } }, shmPaths: [file] }] },
         /channel name "a\/b" cannot name a file/,
       );
       refused(
         path.join(dir, 'four'),
         {
           channels: [
-            { name: 'ch', traceDir: path.join(dir, 'four'), shmPaths: [file], events: [{ id: 0, types: ['u7'] }] },
+            {
+              name: 'ch',
+              output: { local: { traceDir: path.join(dir, 'four') } },
+              shmPaths: [file],
+              events: [{ id: 0, types: ['u7'] }],
+            },
           ],
         },
         /unknown field type "u7"/,

@@ -155,12 +155,15 @@ export class ConsumerSync {
         snapshot: {
           channels: sets.map((set) => ({
             name: set.channel.name,
-            traceDir: path.join(dir, set.traceDir),
+            output: localOutput(path.join(dir, set.traceDir)),
             shmPaths: set.streamPaths,
             contexts: [...set.channel.contexts],
             events: eventLayouts(set),
           })),
-          metadata: [...this.metadataOf(session, sets, dir)].map(([traceDir, text]) => ({ traceDir, text })),
+          metadata: [...this.metadataOf(session, sets, dir)].map(([traceDir, text]) => ({
+            output: localOutput(traceDir),
+            text,
+          })),
           maxBytesPerStream: perStream,
           ownerUid: session.ownerUid,
           ownerGid: session.ownerGid,
@@ -279,7 +282,7 @@ export class ConsumerSync {
                 channelKey: set.key,
                 session: session.name,
                 name: c.name,
-                traceDir: this.traceDirOf(session, set),
+                output: localOutput(this.traceDirOf(session, set)),
                 overwrite: c.overwrite,
                 subbufSize: c.subbufSize,
                 numSubbuf: c.numSubbuf,
@@ -313,7 +316,7 @@ export class ConsumerSync {
         if (this.metadataSent.get(dir) === text) continue;
         this.metadataSent.set(dir, text);
         call(
-          { metadata: { traceDir: dir, text, ownerUid: session.ownerUid, ownerGid: session.ownerGid } },
+          { metadata: { output: localOutput(dir), text, ownerUid: session.ownerUid, ownerGid: session.ownerGid } },
           `metadata of ${dir}`,
         );
       }
@@ -399,6 +402,11 @@ function isoStamp(ms: number): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, '')}+0000`;
+}
+
+/** A trace written in a directory of this host. */
+function localOutput(traceDir: string): tstrace.consumer.TraceOutput.$Properties {
+  return { local: { traceDir } };
 }
 
 /** What the consumer needs of a set's events to count them: each id's field types. */
